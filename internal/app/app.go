@@ -1,0 +1,250 @@
+// Package app wires Greeter together: store, live state, realtime
+// endpoints, HTTP API and pages, behind one http.Handler. cmd/greeter and the
+// tests build the same App.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"greeter/internal/auth"
+	"greeter/internal/calls"
+	"greeter/internal/clock"
+	"greeter/internal/config"
+	"greeter/internal/demo"
+	"greeter/internal/httpapi"
+	"greeter/internal/ids"
+	"greeter/internal/media"
+	"greeter/internal/realtime"
+	"greeter/internal/records"
+	"greeter/internal/store"
+	"greeter/internal/web"
+)
+
+// App is one running Greeter.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *store.Store
+	media    *media.Library
+	sessions *auth.Sessions
+	records  *records.Writer
+	hub      *calls.Hub
+	realtime *realtime.Server
+	handler  http.Handler
+	ready    atomic.Bool
+	closing  atomic.Bool
+}
+
+// Options change how New builds the App; tests use them.
+type Options struct {
+	Clock clock.Clock
+}
+
+// New opens and migrates the database and builds the App. It does not listen.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Options) (*App, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	st, err := store.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	lib, err := media.Open(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	secret, err := loadSecret(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	a := &App{cfg: cfg, log: log, store: st, media: lib}
+	a.sessions = auth.NewSessions(st, o.Clock.Now, cfg.Production())
+	a.records = records.NewWriter(st, log)
+	ice := httpapi.ICEConfig{
+		STUNURLs:   cfg.STUNURLs,
+		TURNURLs:   cfg.TURNURLs,
+		TURNSecret: cfg.TURNSecret,
+		TTL:        2 * time.Hour,
+	}
+	a.hub = calls.NewHub(calls.Options{
+		Clock:     o.Clock,
+		Logger:    log,
+		Records:   a.records,
+		Directory: directory{st},
+		ICE:       func(subject string) any { return ice.Build(subject, o.Clock.Now()) },
+	})
+	a.realtime = realtime.New(realtime.Options{
+		Hub:       a.hub,
+		Store:     st,
+		Sessions:  a.sessions,
+		Logger:    log,
+		PublicURL: cfg.PublicOrigin(),
+		Secret:    secret,
+		Settings: func(org store.Org, site store.Site) any {
+			return httpapi.EffectiveSettings(org.WidgetDefaults, site.WidgetOverrides)
+		},
+		Now: o.Clock.Now,
+	})
+	pages, err := web.New(web.Options{Logger: log, PublicURL: cfg.PublicOrigin()})
+	if err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Deps{
+		Store:         st,
+		Sessions:      a.sessions,
+		Logger:        log,
+		SecureCookies: cfg.Production(),
+		ICE:           ice,
+		PublicURL:     cfg.PublicOrigin(),
+	})
+
+	mux := http.NewServeMux()
+	api.Register(mux)
+	a.realtime.Register(mux)
+	pages.Register(mux)
+	mux.Handle("GET /media/{name}", lib)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.serveReady)
+	a.handler = a.recoverPanics(http.NewCrossOriginProtection().Handler(mux))
+	a.ready.Store(true)
+	return a, nil
+}
+
+// Handler serves everything on the dashboard origin.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store gives tests and commands the database.
+func (a *App) Store() *store.Store { return a.store }
+
+// SeedDemo creates or refreshes the demo organization.
+func (a *App) SeedDemo(ctx context.Context) error {
+	return demo.Seed(ctx, a.store, a.media, a.cfg.DemoOrigin())
+}
+
+// DemoHandler serves the demo host page that embeds the widget.
+func (a *App) DemoHandler() http.Handler {
+	return web.DemoPage(a.cfg.PublicOrigin(), demo.SiteKey)
+}
+
+// Drain marks the App as shutting down: readiness turns off and every
+// WebSocket is closed with the "reconnect" code.
+func (a *App) Drain() {
+	a.closing.Store(true)
+	a.realtime.CloseAll()
+}
+
+// Close stops the live state, flushes queued writes and closes the database.
+func (a *App) Close(ctx context.Context) error {
+	a.ready.Store(false)
+	a.hub.Close()
+	a.realtime.Wait()
+	err := a.records.Close(ctx)
+	return errors.Join(err, a.store.Close())
+}
+
+// Records reports how many call-log writes wait for the database.
+func (a *App) Records() *records.Writer { return a.records }
+
+func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case a.closing.Load():
+		writeJSON(w, http.StatusServiceUnavailable,
+			map[string]any{"ready": false, "reason": "shutting_down"})
+	case !a.ready.Load():
+		writeJSON(w, http.StatusServiceUnavailable,
+			map[string]any{"ready": false, "reason": "starting"})
+	case a.store.Ping(r.Context()) != nil:
+		writeJSON(w, http.StatusServiceUnavailable,
+			map[string]any{"ready": false, "reason": "database_unavailable"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+	}
+}
+
+// recoverPanics answers 500 for a handler that panicked, and logs it.
+func (a *App) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("app: handler panicked", "path", r.URL.Path, "panic", v,
+					"stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError,
+					map[string]string{"error": "Internal error", "code": "INTERNAL_ERROR"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// directory loads organization configuration for the call loops.
+type directory struct{ st *store.Store }
+
+func (d directory) OrgConfig(ctx context.Context, org ids.OrgID) (calls.OrgConfig, error) {
+	o, err := d.st.OrgByID(ctx, org)
+	if err != nil {
+		return calls.OrgConfig{}, err
+	}
+	pool, err := d.st.CatchAllPool(ctx, org)
+	if err != nil {
+		return calls.OrgConfig{}, err
+	}
+	return calls.OrgConfig{
+		Name:           o.Name,
+		Paused:         o.Status == "paused",
+		RNASeconds:     o.RNASeconds,
+		MaxCallMinutes: o.MaxCallMinutes,
+		CatchAll:       calls.Pool{ID: pool.ID, Name: pool.Name},
+	}, nil
+}
+
+// loadSecret returns the installation's signing secret, creating it on the
+// first start.
+func loadSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: unable to create %s: %w", dataDir, err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("app: unable to make a secret: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("app: unable to write %s: %w", path, err)
+	}
+	return b, nil
+}

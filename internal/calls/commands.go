@@ -1,0 +1,137 @@
+package calls
+
+import (
+	"encoding/json"
+	"time"
+
+	"greeter/internal/ids"
+	"greeter/internal/protocol"
+)
+
+// Command is anything a loop processes. The exported ones come from
+// connections, already decoded and validated; the unexported ones are timers.
+type Command interface{ isCommand() }
+
+// VisitorJoin registers a visitor connection, or updates its page on a
+// repeated join.
+type VisitorJoin struct {
+	Peer        Peer
+	Ack         int
+	Visitor     ids.VisitorID
+	Site        ids.SiteID
+	PageURL     string
+	Settings    any // effective widget settings, sent in agent:assigned
+	ConnectedAt time.Time
+}
+
+// VisitorLeave reports that a visitor connection is gone.
+type VisitorLeave struct{ Peer Peer }
+
+// CallRequest is a visitor's wish to talk.
+type CallRequest struct {
+	Peer            Peer
+	Ack             int
+	RecordingNotice bool
+}
+
+// CallCancel withdraws the visitor's pending request.
+type CallCancel struct {
+	Peer      Peer
+	Ack       int
+	RequestID ids.RequestID
+	Timeout   bool // the widget gave up waiting
+}
+
+// CallEnd ends a call; either participant may send it.
+type CallEnd struct {
+	Peer   Peer
+	Ack    int
+	CallID ids.CallID
+}
+
+// Signal relays a WebRTC signal to the other participant of a call.
+type Signal struct {
+	Peer   Peer
+	Ack    int
+	CallID ids.CallID
+	Signal json.RawMessage
+}
+
+// AgentInfo is an agent's profile as loaded from the database when it
+// connects.
+type AgentInfo struct {
+	ID          ids.AgentID
+	UserID      ids.UserID
+	Card        protocol.AgentCard
+	MaxViewers  int
+	Tier        int
+	VideosReady bool
+	Active      bool
+}
+
+// AgentConnect registers an agent connection (replacing an older one).
+type AgentConnect struct {
+	Peer  Peer
+	Agent AgentInfo
+}
+
+// AgentLeave reports that an agent connection is gone.
+type AgentLeave struct{ Peer Peer }
+
+// AgentBack asks to go live.
+type AgentBack struct {
+	Peer Peer
+	Ack  int
+}
+
+// AgentAway asks to stop taking visitors.
+type AgentAway struct {
+	Peer Peer
+	Ack  int
+	Idle bool // the workbench saw no activity, rather than a manual click
+}
+
+// Heartbeat says the agent's workbench is alive.
+type Heartbeat struct{ Peer Peer }
+
+// CallAccept answers the ring the agent is getting.
+type CallAccept struct {
+	Peer      Peer
+	Ack       int
+	RequestID ids.RequestID
+}
+
+// CallReject declines the ring the agent is getting.
+type CallReject struct {
+	Peer      Peer
+	Ack       int
+	RequestID ids.RequestID
+}
+
+// Timers, submitted by the clock.
+type (
+	ringExpired    struct{ ring *ring }
+	requestExpired struct{ req *request }
+	callExpired    struct{ call *call }
+	statsDue       struct{ agent *agent }
+	barrier        struct{ done chan struct{} }
+)
+
+func (VisitorJoin) isCommand()    {}
+func (VisitorLeave) isCommand()   {}
+func (CallRequest) isCommand()    {}
+func (CallCancel) isCommand()     {}
+func (CallEnd) isCommand()        {}
+func (Signal) isCommand()         {}
+func (AgentConnect) isCommand()   {}
+func (AgentLeave) isCommand()     {}
+func (AgentBack) isCommand()      {}
+func (AgentAway) isCommand()      {}
+func (Heartbeat) isCommand()      {}
+func (CallAccept) isCommand()     {}
+func (CallReject) isCommand()     {}
+func (ringExpired) isCommand()    {}
+func (requestExpired) isCommand() {}
+func (callExpired) isCommand()    {}
+func (statsDue) isCommand()       {}
+func (barrier) isCommand()        {}

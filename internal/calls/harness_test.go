@@ -1,0 +1,236 @@
+package calls
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"greeter/internal/clock"
+	"greeter/internal/ids"
+	"greeter/internal/protocol"
+)
+
+// fakePeer records what the loop sends to one connection.
+type fakePeer struct {
+	name   string
+	mu     sync.Mutex
+	frames []frame
+	read   int
+	closed int
+}
+
+type frame struct {
+	Event string          `json:"event"`
+	Ack   int             `json:"ack"`
+	Data  json.RawMessage `json:"data"`
+}
+
+func (p *fakePeer) Send(b []byte) {
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		panic(err)
+	}
+	p.mu.Lock()
+	p.frames = append(p.frames, f)
+	p.mu.Unlock()
+}
+
+func (p *fakePeer) Reply(_ int, b []byte) { p.Send(b) }
+
+func (p *fakePeer) Close(code int, _ string) {
+	p.mu.Lock()
+	p.closed = code
+	p.mu.Unlock()
+}
+
+// records collects call-log snapshots by row id.
+type recordSink struct {
+	mu   sync.Mutex
+	rows map[ids.CallLogID]CallRecord
+	all  []CallRecord
+}
+
+func (s *recordSink) Save(r CallRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[r.ID] = r
+	s.all = append(s.all, r)
+}
+
+func (s *recordSink) byStatus(status string) []CallRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []CallRecord
+	for _, r := range s.rows {
+		if r.Status == status {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type staticDirectory struct{ cfg OrgConfig }
+
+func (d staticDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
+	return d.cfg, nil
+}
+
+type env struct {
+	t     *testing.T
+	hub   *Hub
+	clock *clock.Fake
+	recs  *recordSink
+	org   ids.OrgID
+	ack   int
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	fc := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	recs := &recordSink{rows: map[ids.CallLogID]CallRecord{}}
+	hub := NewHub(Options{
+		Clock:   fc,
+		Records: recs,
+		Directory: staticDirectory{OrgConfig{
+			Name: "Acme", RNASeconds: 15, MaxCallMinutes: 120,
+			CatchAll: Pool{ID: "pool-all", Name: "All"},
+		}},
+	})
+	t.Cleanup(hub.Close)
+	return &env{t: t, hub: hub, clock: fc, recs: recs, org: "org-1"}
+}
+
+func (e *env) submit(cmd Command) {
+	e.t.Helper()
+	if err := e.hub.Submit(context.Background(), e.org, cmd); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// sync waits until the loop has processed everything submitted so far.
+func (e *env) sync() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.hub.Flush(ctx, e.org); err != nil {
+		e.t.Fatalf("loop did not drain: %v", err)
+	}
+}
+
+// advance moves the fake clock and lets the loop process the timers.
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	e.clock.Advance(d)
+	e.sync()
+}
+
+func (e *env) nextAck() int {
+	e.ack++
+	return e.ack
+}
+
+func (e *env) agent(name string, videos bool) *fakePeer {
+	p := &fakePeer{name: name}
+	e.submit(AgentConnect{Peer: p, Agent: AgentInfo{
+		ID: ids.AgentID("agent-" + name), UserID: ids.UserID("user-" + name),
+		Card:       protocol.AgentCard{ID: ids.AgentID("agent-" + name), DisplayName: name},
+		MaxViewers: 25, Tier: 1, VideosReady: videos, Active: true,
+	}})
+	return p
+}
+
+func (e *env) live(name string) *fakePeer {
+	p := e.agent(name, true)
+	e.submit(AgentBack{Peer: p, Ack: e.nextAck()})
+	e.sync()
+	return p
+}
+
+func (e *env) visitor(name string) *fakePeer {
+	p := &fakePeer{name: name}
+	e.submit(VisitorJoin{Peer: p, Ack: e.nextAck(), Visitor: ids.VisitorID("v-" + name),
+		Site: "site-1", PageURL: "https://shop.example/" + name, ConnectedAt: e.clock.Now()})
+	e.sync()
+	return p
+}
+
+// next returns the next unread frame of event on p, failing when none came.
+func (e *env) next(p *fakePeer, event string) map[string]any {
+	e.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := p.read; i < len(p.frames); i++ {
+		if p.frames[i].Event == event {
+			p.read = i + 1
+			var m map[string]any
+			if err := json.Unmarshal(p.frames[i].Data, &m); err != nil {
+				e.t.Fatal(err)
+			}
+			return m
+		}
+	}
+	e.t.Fatalf("%s: no %s frame; got %s", p.name, event, eventsOf(p.frames[p.read:]))
+	return nil
+}
+
+// none fails when p has an unread frame of event.
+func (e *env) none(p *fakePeer, event string) {
+	e.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.frames[p.read:] {
+		if f.Event == event {
+			e.t.Fatalf("%s: unexpected %s: %s", p.name, event, f.Data)
+		}
+	}
+}
+
+// ack returns the ack frame data for number n on p.
+func (e *env) ackData(p *fakePeer, n int) map[string]any {
+	e.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.frames {
+		if f.Event == protocol.EventAck && f.Ack == n {
+			var m map[string]any
+			if err := json.Unmarshal(f.Data, &m); err != nil {
+				e.t.Fatal(err)
+			}
+			return m
+		}
+	}
+	e.t.Fatalf("%s: no ack %d; got %s", p.name, n, eventsOf(p.frames))
+	return nil
+}
+
+func (e *env) ackOK(p *fakePeer, n int) map[string]any {
+	e.t.Helper()
+	d := e.ackData(p, n)
+	if d["ok"] != true {
+		e.t.Fatalf("%s: ack %d failed: %v", p.name, n, d)
+	}
+	return d
+}
+
+func (e *env) ackErr(p *fakePeer, n int, code string) {
+	e.t.Helper()
+	d := e.ackData(p, n)
+	errObj, _ := d["error"].(map[string]any)
+	if d["ok"] != false || errObj["code"] != code {
+		e.t.Fatalf("%s: ack %d = %v, want error %s", p.name, n, d, code)
+	}
+}
+
+func eventsOf(fs []frame) string {
+	s := "["
+	for _, f := range fs {
+		s += fmt.Sprintf(" %s", f.Event)
+	}
+	return s + " ]"
+}
+
+func reqID_(s string) ids.RequestID { return ids.RequestID(s) }
+func callID_(s string) ids.CallID   { return ids.CallID(s) }

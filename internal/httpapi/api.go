@@ -1,0 +1,134 @@
+// Package httpapi is Greeter's JSON API: sign-in, the current user, ICE
+// servers, the widget's configuration and call logs. It has one handler per
+// action; every error answer is {"error": "<message>", "code": "<CODE>"}.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"greeter/internal/auth"
+	"greeter/internal/store"
+)
+
+// Deps is what the API needs from the rest of the server.
+type Deps struct {
+	Store         *store.Store
+	Sessions      *auth.Sessions
+	Logger        *slog.Logger // discards when nil
+	SecureCookies bool         // sets Secure on the session cookie
+	ICE           ICEConfig
+	// PublicURL is the server's public base URL (https://greeter.example.com),
+	// from which the widget's WebSocket URL is made. When empty, the request's
+	// own host is used.
+	PublicURL string
+}
+
+// API serves the JSON endpoints.
+type API struct {
+	store     *store.Store
+	sessions  *auth.Sessions
+	log       *slog.Logger
+	secure    bool
+	ice       ICEConfig
+	publicURL *url.URL
+	csrf      *http.CrossOriginProtection
+	now       func() time.Time
+}
+
+// UserHandler handles a request of a signed-in user.
+type UserHandler func(w http.ResponseWriter, r *http.Request, u store.User)
+
+type userKey struct{}
+
+// New returns the API.
+func New(d Deps) *API {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	a := &API{
+		store:    d.Store,
+		sessions: d.Sessions,
+		log:      log,
+		secure:   d.SecureCookies,
+		ice:      d.ICE,
+		csrf:     http.NewCrossOriginProtection(),
+		now:      time.Now,
+	}
+	a.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		WriteError(w, http.StatusForbidden, CodeForbidden, "Cross-origin request refused")
+	}))
+
+	if d.PublicURL != "" {
+		u, err := url.Parse(d.PublicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			log.Warn("ignoring an invalid public URL; using request hosts instead",
+				slog.String("public_url", d.PublicURL))
+		} else {
+			a.publicURL = u
+		}
+	}
+	return a
+}
+
+// Register adds the API's routes to mux. State-changing routes refuse
+// cross-origin browser requests.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("POST /api/auth/login", a.csrf.Handler(http.HandlerFunc(a.login)))
+	mux.Handle("POST /api/auth/logout", a.csrf.Handler(http.HandlerFunc(a.logout)))
+	mux.Handle("GET /api/me", a.RequireUser(a.me))
+	mux.Handle("GET /api/ice-servers", a.RequireUser(a.iceServers))
+	mux.HandleFunc("GET /api/widget/config", a.widgetConfig)
+	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
+}
+
+// RequireUser runs h for a request with a valid session, and answers 401
+// UNAUTHORIZED otherwise. Inside h, CurrentUser returns the same user without
+// another lookup.
+func (a *API) RequireUser(h UserHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := a.sessions.Authenticate(r.Context(), auth.TokenFromRequest(r))
+		if errors.Is(err, auth.ErrNoSession) {
+			WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "Not signed in")
+			return
+		}
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+
+		r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+		h(w, r, u)
+	})
+}
+
+// CurrentUser returns the signed-in user of a request, if any. A failure to
+// reach the database counts as not signed in and is logged.
+func (a *API) CurrentUser(r *http.Request) (store.User, bool) {
+	if u, ok := r.Context().Value(userKey{}).(store.User); ok {
+		return u, true
+	}
+
+	u, err := a.sessions.Authenticate(r.Context(), auth.TokenFromRequest(r))
+	if err != nil {
+		if !errors.Is(err, auth.ErrNoSession) {
+			a.log.ErrorContext(r.Context(), "unable to authenticate a request",
+				slog.String("path", r.URL.Path), slog.Any("err", err))
+		}
+		return store.User{}, false
+	}
+	return u, true
+}
+
+// internalError logs an unexpected failure and answers 500.
+func (a *API) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.ErrorContext(r.Context(), "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	WriteError(w, http.StatusInternalServerError, CodeInternal, "Something went wrong")
+}

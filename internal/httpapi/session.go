@@ -1,0 +1,126 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"greeter/internal/auth"
+	"greeter/internal/ids"
+	"greeter/internal/store"
+)
+
+// meResponse is the answer of login and GET /api/me.
+type meResponse struct {
+	User  userJSON   `json:"user"`
+	Agent *agentJSON `json:"agent"` // null unless the user has an active agent profile
+}
+
+type userJSON struct {
+	ID       ids.UserID `json:"id"`
+	Email    string     `json:"email"`
+	FullName string     `json:"fullName"`
+	Role     string     `json:"role"`
+	OrgID    ids.OrgID  `json:"orgId"`
+}
+
+type agentJSON struct {
+	ID          ids.AgentID `json:"id"`
+	DisplayName string      `json:"displayName"`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// login handles POST /api/auth/login.
+func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+
+	if strings.TrimSpace(req.Email) == "" {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "email is required")
+		return
+	}
+	if req.Password == "" {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "password is required")
+		return
+	}
+
+	token, u, err := a.sessions.Login(r.Context(), req.Email, req.Password)
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		a.log.InfoContext(r.Context(), "login refused")
+		WriteError(w, http.StatusUnauthorized, CodeAuthFailed, "Invalid email or password")
+		return
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+
+	me, err := a.describe(r.Context(), u)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+
+	auth.SetSessionCookie(w, token, a.secure)
+	a.log.InfoContext(r.Context(), "user signed in",
+		slog.String("user_id", string(u.ID)), slog.String("org_id", string(u.OrgID)))
+	WriteJSON(w, http.StatusOK, me)
+}
+
+// logout handles POST /api/auth/logout. It succeeds without a session too.
+func (a *API) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessions.Logout(r.Context(), auth.TokenFromRequest(r)); err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+
+	auth.ClearSessionCookie(w, a.secure)
+	WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// me handles GET /api/me.
+func (a *API) me(w http.ResponseWriter, r *http.Request, u store.User) {
+	me, err := a.describe(r.Context(), u)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, me)
+}
+
+// describe returns the user and, when they can take calls, their agent card.
+func (a *API) describe(ctx context.Context, u store.User) (meResponse, error) {
+	me := meResponse{User: userJSON{
+		ID: u.ID, Email: u.Email, FullName: u.FullName, Role: u.Role, OrgID: u.OrgID,
+	}}
+
+	agent, ok, err := a.activeAgent(ctx, u)
+	if err != nil || !ok {
+		return me, err
+	}
+	me.Agent = &agentJSON{ID: agent.ID, DisplayName: agent.DisplayName}
+	return me, nil
+}
+
+// activeAgent returns the user's agent profile when it is active.
+func (a *API) activeAgent(ctx context.Context, u store.User) (store.AgentProfile, bool, error) {
+	agent, err := a.store.AgentProfileByUserID(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.AgentProfile{}, false, nil
+	}
+	if err != nil {
+		return store.AgentProfile{}, false, err
+	}
+	if !agent.Active || agent.OrgID != u.OrgID {
+		return store.AgentProfile{}, false, nil
+	}
+	return agent, true, nil
+}

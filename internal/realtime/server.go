@@ -1,0 +1,235 @@
+// Package realtime serves Greeter's WebSocket endpoints, /ws/visitor and
+// /ws/agent (SPEC §4). It admits connections, decodes and validates frames,
+// and hands commands to the organization loops of internal/calls; it never
+// touches routing or call state itself.
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"greeter/internal/auth"
+	"greeter/internal/calls"
+	"greeter/internal/ids"
+	"greeter/internal/protocol"
+	"greeter/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Hub      *calls.Hub
+	Store    *store.Store
+	Sessions *auth.Sessions
+	Logger   *slog.Logger
+	// PublicURL is the dashboard's external URL: /ws/agent accepts only its
+	// origin, and greeting video URLs are built on it.
+	PublicURL string
+	// Secret signs visitor ids so that only ids this server issued are reused.
+	Secret []byte
+	// Settings returns the effective widget settings of a site.
+	Settings func(store.Org, store.Site) any
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Server serves the two WebSocket endpoints.
+type Server struct {
+	opts     Options
+	origin   string
+	verified sync.Map // site ids whose embed is already marked verified
+	conns    sync.Map // every open *conn
+	wg       sync.WaitGroup
+}
+
+// New returns a Server.
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{opts: opts, origin: originOf(opts.PublicURL)}
+}
+
+// Register adds the endpoints to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ws/visitor", s.serveVisitor)
+	mux.HandleFunc("GET /ws/agent", s.serveAgent)
+}
+
+// CloseAll closes every connection with 4000 (server restarting), which
+// tells clients to reconnect.
+func (s *Server) CloseAll() {
+	s.conns.Range(func(k, _ any) bool {
+		k.(*conn).Close(protocol.CloseServerRestarting, "server_restarting")
+		return true
+	})
+}
+
+// Wait blocks until the background writes started by connections are done.
+func (s *Server) Wait() { s.wg.Wait() }
+
+func originOf(rawURL string) string {
+	rawURL = strings.TrimRight(rawURL, "/")
+	if i := strings.Index(rawURL, "://"); i >= 0 {
+		if j := strings.IndexByte(rawURL[i+3:], '/'); j >= 0 {
+			return rawURL[:i+3+j]
+		}
+	}
+	return rawURL
+}
+
+// upgradeRequired answers a plain HTTP request to a WebSocket path.
+func upgradeRequired(w http.ResponseWriter, r *http.Request) bool {
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return false
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]string{
+		"error": "WebSocket upgrade required", "code": "BAD_REQUEST",
+	})
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// The client may be gone; there is nobody left to tell.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// accept upgrades the request. Origins are checked by Greeter itself, after
+// the upgrade for visitors (so the widget can read the close code) and
+// before it for agents.
+func accept(w http.ResponseWriter, r *http.Request, limit int64) (*websocket.Conn, error) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(limit)
+	return ws, nil
+}
+
+// refuse closes a freshly upgraded connection with a close code.
+func refuse(ws *websocket.Conn, code int, reason string) {
+	_ = ws.Close(websocket.StatusCode(code), reason)
+}
+
+// readLoop reads frames until the connection ends and hands each to handle.
+func (s *Server) readLoop(ctx context.Context, c *conn, handle func(protocol.Frame)) {
+	s.conns.Store(c, struct{}{})
+	defer s.conns.Delete(c)
+	for {
+		typ, b, err := c.ws.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
+				c.log.Debug("realtime: read ended", "err", err)
+			}
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				c.Close(protocol.CloseMessageTooBig, "frame too large")
+			}
+			c.Close(protocol.CloseConnectionLost, "connection lost")
+			return
+		}
+		c.seen()
+		if typ != websocket.MessageText {
+			c.Close(protocol.CloseProtocolViolation, "binary frames are not accepted")
+			return
+		}
+
+		f, perr := protocol.Decode(b)
+		if perr == nil {
+			perr = checkDataSize(f)
+		}
+		if perr != nil {
+			c.fail(f, perr)
+			if c.countInvalid(s.opts.Now()) {
+				c.Close(protocol.CloseProtocolViolation, "too many invalid frames")
+				return
+			}
+			continue
+		}
+		if f.Ack > 0 && !c.beginAck(f.Ack) {
+			continue
+		}
+		handle(f)
+	}
+}
+
+func checkDataSize(f protocol.Frame) *protocol.Error {
+	limit := protocol.MaxControlData
+	if f.Event == protocol.EventSignal {
+		limit = protocol.MaxSignalData
+	}
+	if len(f.Data) > limit {
+		return protocol.Errorf(protocol.CodePayloadTooLarge, "data is too large for this event.")
+	}
+	return nil
+}
+
+// invalid reports a frame whose data failed validation and counts it.
+func (s *Server) invalid(c *conn, f protocol.Frame, perr *protocol.Error) {
+	c.fail(f, perr)
+	if c.countInvalid(s.opts.Now()) {
+		c.Close(protocol.CloseProtocolViolation, "too many invalid frames")
+	}
+}
+
+// submit hands a command to the loop; when that fails the client hears of it.
+func (s *Server) submit(ctx context.Context, c *conn, f protocol.Frame, org ids.OrgID,
+	cmd calls.Command) {
+
+	if err := s.opts.Hub.Submit(ctx, org, cmd); err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("realtime: unable to submit command", "event", f.Event, "err", err)
+			c.fail(f, protocol.ErrInternal)
+		}
+	}
+}
+
+// reconnectUnavailable answers call:reconnect until call continuity exists.
+func reconnectUnavailable(c *conn, f protocol.Frame) {
+	c.Send(protocol.Encode(protocol.EventCallReconnectFailed, map[string]any{
+		"callId":  nil,
+		"reason":  "not_found",
+		"message": "We couldn't find this call.",
+	}))
+	if f.Ack > 0 {
+		c.Reply(f.Ack, protocol.EncodeAck(f.Ack, nil, protocol.ErrCallNotFound))
+	}
+}
+
+func (s *Server) agentCard(p store.AgentProfile) protocol.AgentCard {
+	card := protocol.AgentCard{
+		ID:          p.ID,
+		DisplayName: p.DisplayName,
+		Videos: protocol.Videos{
+			Intro: s.mediaURL(p.IntroVideo),
+			Loop:  s.mediaURL(p.LoopVideo),
+		},
+	}
+	if p.WaveVideo != "" {
+		wave := s.mediaURL(p.WaveVideo)
+		card.Videos.Wave = &wave
+	}
+	if p.Avatar != "" {
+		avatar := s.mediaURL(p.Avatar)
+		card.AvatarURL = &avatar
+	}
+	return card
+}
+
+func (s *Server) mediaURL(name string) string {
+	if name == "" {
+		return ""
+	}
+	return s.origin + "/media/" + name
+}
