@@ -181,6 +181,12 @@ func (l *orgLoop) process(cmd Command) {
 		l.sendStats(c.agent)
 	case barrier:
 		close(c.done)
+	case removeAgent:
+		l.removeAgent(c)
+	case endAgentCall:
+		l.endAgentCall(c)
+	case agentStatuses:
+		l.agentStatuses(c)
 	}
 }
 

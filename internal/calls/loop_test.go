@@ -1,6 +1,7 @@
 package calls
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -394,5 +395,94 @@ func TestMaxDurationEndsCall(t *testing.T) {
 	if got := e.next(ava, protocol.EventCallEnded)["message"]; got !=
 		"The call ended automatically after 120 minutes." {
 		t.Fatalf("agent message = %v", got)
+	}
+}
+
+func TestRemovingAgentInCallEndsItGracefully(t *testing.T) {
+	e := newEnv(t)
+	ava, v, callID := e.call()
+	ben := e.live("ben")
+	other := e.visitor("v2") // a viewer of Ben or Ava
+
+	if err := e.hub.RemoveAgent(context.Background(), e.org, "agent-ava", EndedByAdmin); err != nil {
+		t.Fatal(err)
+	}
+	vEnd := e.next(v, protocol.EventCallEnded)
+	aEnd := e.next(ava, protocol.EventCallEnded)
+	if vEnd["reason"] != "agent_ended" || vEnd["message"] != "Agent has ended the call" ||
+		aEnd["reason"] != "agent_removed" || aEnd["message"] != "Call ended due to agent removal" ||
+		vEnd["callId"] != callID {
+		t.Fatalf("ended: visitor %v agent %v", vEnd, aEnd)
+	}
+	if ava.closed != protocol.CloseAgentRemoved {
+		t.Fatalf("agent connection closed with %d", ava.closed)
+	}
+	rows := e.recs.byStatus(RecordCompleted)
+	if len(rows) != 1 || rows[0].EndReason != "agent_removed" || rows[0].EndedBy != "admin" ||
+		rows[0].DurationSeconds == nil {
+		t.Fatalf("completed rows = %+v", rows)
+	}
+	// The call's visitor moves on to Ben; Ava is gone from routing for good.
+	if r := e.next(v, protocol.EventAgentReassigned); r["reason"] != "agent_offline" {
+		t.Fatalf("reassigned = %v", r)
+	}
+	e.submit(AgentBack{Peer: ava, Ack: 99})
+	e.sync()
+	st, _ := e.hub.AgentStatuses(context.Background(), e.org)
+	if _, ok := st["agent-ava"]; ok || st["agent-ben"] == "" {
+		t.Fatalf("statuses after removal = %v", st)
+	}
+	_, _ = ben, other
+}
+
+func TestRemovingRungAgentReroutesTheRequest(t *testing.T) {
+	e := newEnv(t)
+	ava := e.live("ava")
+	v := e.visitor("v1")
+	ben := e.live("ben")
+	e.submit(CallRequest{Peer: v, Ack: e.nextAck()})
+	e.sync()
+	e.next(ava, protocol.EventCallIncoming)
+
+	if err := e.hub.RemoveAgent(context.Background(), e.org, "agent-ava", EndedByAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.next(ava, protocol.EventCallCancelled)["reason"]; got != "withdrawn" {
+		t.Fatalf("cancelled reason = %v", got)
+	}
+	e.next(ben, protocol.EventCallIncoming)
+	rows := e.recs.byStatus(RecordRejected)
+	if len(rows) != 1 || rows[0].EndReason != "agent_removed" {
+		t.Fatalf("rejected rows = %+v", rows)
+	}
+}
+
+func TestEndAgentCallKeepsAgentLive(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if ended, err := e.hub.EndAgentCall(ctx, e.org, "agent-ava", EndedByAPI); err != nil || ended {
+		t.Fatalf("no loop yet: %v %v", ended, err)
+	}
+	ava, v, _ := e.call()
+	ended, err := e.hub.EndAgentCall(ctx, e.org, "agent-ava", EndedByAPI)
+	if err != nil || !ended {
+		t.Fatalf("EndAgentCall = %v, %v", ended, err)
+	}
+	e.next(v, protocol.EventCallEnded)
+	if got := e.next(ava, protocol.EventCallEnded)["endedBy"]; got != "api" {
+		t.Fatalf("endedBy = %v", got)
+	}
+	if ava.closed != 0 {
+		t.Fatal("end-call must not disconnect the agent")
+	}
+	if st := lastState(e, ava); st != StatusBroadcasting {
+		t.Fatalf("agent status = %s", st)
+	}
+	// A second call finds nothing to end.
+	if ended, _ := e.hub.EndAgentCall(ctx, e.org, "agent-ava", EndedByAPI); ended {
+		t.Fatal("ended twice")
+	}
+	if rows := e.recs.byStatus(RecordCompleted); len(rows) != 1 || rows[0].EndedBy != "api" {
+		t.Fatalf("completed rows = %+v", rows)
 	}
 }

@@ -31,15 +31,17 @@ type conn struct {
 	ws  *websocket.Conn
 	log *slog.Logger
 
-	mu      sync.Mutex
-	queue   [][]byte
-	queued  int
-	closed  bool
-	acks    map[int][]byte // ack number → reply; nil reply while in flight
-	ackSeen []int          // ack numbers, oldest first, at most ackMemory
-	invalid []time.Time    // recent invalid frames
-	wake    chan struct{}
-	done    chan struct{}
+	mu          sync.Mutex
+	queue       [][]byte
+	queued      int
+	closed      bool
+	closing     int // close code waiting for the queue to drain; 0 when open
+	closeReason string
+	acks        map[int][]byte // ack number → reply; nil reply while in flight
+	ackSeen     []int          // ack numbers, oldest first, at most ackMemory
+	invalid     []time.Time    // recent invalid frames
+	wake        chan struct{}
+	done        chan struct{}
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame or pong
 }
@@ -62,13 +64,13 @@ func (c *conn) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
 // to keep up and is disconnected with 4001; nobody else waits for it.
 func (c *conn) Send(frame []byte) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.closing != 0 {
 		c.mu.Unlock()
 		return
 	}
 	if c.queued+len(frame) > maxSendQueue {
 		c.mu.Unlock()
-		c.Close(protocol.CloseConnectionLost, "slow consumer")
+		c.closeNow(protocol.CloseConnectionLost, "slow consumer")
 		return
 	}
 	c.queue = append(c.queue, frame)
@@ -91,9 +93,27 @@ func (c *conn) Reply(n int, frame []byte) {
 	c.Send(frame)
 }
 
-// Close closes the connection with code. It returns at once; the close
-// handshake runs in the background.
+// Close closes the connection with code once the frames already queued are
+// written, so a last call:ended reaches the client before the close. It
+// returns at once; the writer goroutine finishes the job.
 func (c *conn) Close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed || c.closing != 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.closing, c.closeReason = code, reason
+	c.mu.Unlock()
+
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closeNow drops whatever is queued and closes at once: for a client that
+// is too slow or already gone.
+func (c *conn) closeNow(code int, reason string) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -183,13 +203,23 @@ func (c *conn) writeLoop(ctx context.Context) {
 	}
 }
 
+// flush writes every queued frame, then performs a pending Close. It
+// reports whether the connection is still open.
 func (c *conn) flush(ctx context.Context) bool {
 	for {
 		c.mu.Lock()
-		if c.closed || len(c.queue) == 0 {
-			open := !c.closed
+		if c.closed {
 			c.mu.Unlock()
-			return open
+			return false
+		}
+		if len(c.queue) == 0 {
+			code, reason := c.closing, c.closeReason
+			c.mu.Unlock()
+			if code != 0 {
+				c.closeNow(code, reason)
+				return false
+			}
+			return true
 		}
 		frame := c.queue[0]
 		c.queue[0] = nil
@@ -202,7 +232,7 @@ func (c *conn) flush(ctx context.Context) bool {
 		cancel()
 		if err != nil {
 			c.log.Debug("realtime: write failed", "err", err)
-			c.Close(protocol.CloseConnectionLost, "write failed")
+			c.closeNow(protocol.CloseConnectionLost, "write failed")
 			return false
 		}
 	}
@@ -222,7 +252,7 @@ func (c *conn) ping(ctx context.Context) bool {
 		return false
 	}
 	if time.Since(time.Unix(0, c.lastSeen.Load())) > livenessTimeout {
-		c.Close(protocol.CloseConnectionLost, "connection lost")
+		c.closeNow(protocol.CloseConnectionLost, "connection lost")
 		return false
 	}
 	return true

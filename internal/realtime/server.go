@@ -134,9 +134,9 @@ func (s *Server) readLoop(ctx context.Context, c *conn, handle func(protocol.Fra
 				c.log.Debug("realtime: read ended", "err", err)
 			}
 			if errors.Is(err, websocket.ErrMessageTooBig) {
-				c.Close(protocol.CloseMessageTooBig, "frame too large")
+				c.closeNow(protocol.CloseMessageTooBig, "frame too large")
 			}
-			c.Close(protocol.CloseConnectionLost, "connection lost")
+			c.closeNow(protocol.CloseConnectionLost, "connection lost")
 			return
 		}
 		c.seen()
