@@ -68,7 +68,10 @@ func newWorld(t *testing.T) *world {
 
 	log := slog.New(slog.DiscardHandler)
 	w := &world{t: t, store: st, sessions: auth.NewSessions(st, nil, false)}
-	writer := records.NewWriter(st, log)
+	writer, err := records.Open(filepath.Join(t.TempDir(), "journal"), st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.hub = calls.NewHub(calls.Options{Logger: log, Records: writer, Directory: dir{st}})
 
 	mux := http.NewServeMux()

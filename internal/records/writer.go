@@ -1,62 +1,129 @@
 // Package records writes call-log snapshots from the organization loops to
-// the database without ever making a loop wait: snapshots queue in memory,
-// in order, and a failed write is retried with backoff until it lands.
+// the database through the durable write queue of SPEC §10.4, without ever
+// making a loop wait for the disk or the database.
+//
+// A snapshot travels in three steps. Save puts it in an in-memory hand-off and
+// returns at once. A flusher goroutine appends what the hand-off holds to the
+// journal (internal/journal), many snapshots per fsync. The journal's applier
+// writes each event to the store, in order, retrying until it lands; the store
+// records the event id in the same transaction, so a replay after a crash
+// applies each snapshot exactly once.
+//
+// The one window in which a crash loses a snapshot is the hand-off: between
+// Save returning and the flusher's fsync, usually a few milliseconds, longer
+// only while the disk refuses writes. Once fsynced, a snapshot survives a
+// crash, a restart and any database outage.
 package records
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"greeter/internal/calls"
+	"greeter/internal/ids"
+	"greeter/internal/journal"
 	"greeter/internal/store"
 )
 
-// Retry backoff of SPEC §10.4.
+// Timings of SPEC §10.4 and of the applied-event ids kept for replays.
 const (
-	minBackoff = 500 * time.Millisecond
-	maxBackoff = 30 * time.Second
+	minBackoff     = journal.DefaultMinBackoff
+	maxBackoff     = journal.DefaultMaxBackoff
+	keepAppliedIDs = 7 * 24 * time.Hour
+	pruneEvery     = 24 * time.Hour
+	pruneTimeout   = time.Minute
 )
 
-// Saver is the part of the store the writer needs.
-type Saver interface {
-	SaveCallLog(ctx context.Context, l store.CallLog) error
+// maxFlush is the most snapshots the flusher appends at once.
+const maxFlush = 512
+
+// Applier is the part of the store the writer needs: ApplyCallLogEvent must
+// apply each event id at most once, and PruneAppliedEvents forgets the ids
+// applied before a time.
+type Applier interface {
+	ApplyCallLogEvent(ctx context.Context, eventID string, l store.CallLog) error
+	PruneAppliedEvents(ctx context.Context, before time.Time) error
 }
 
-// Writer queues call-log snapshots and applies them one at a time, in the
-// order they came. It implements calls.RecordSink.
-//
-// TODO: the queue lives in memory, so a crash loses the snapshots that had
-// not landed yet; the durable on-disk journal of SPEC §10.4 replaces it.
+// Writer journals call-log snapshots and applies them to the database. It
+// implements calls.RecordSink.
 type Writer struct {
-	db  Saver
+	j   *journal.Journal
+	db  Applier
 	log *slog.Logger
 
-	mu      sync.Mutex
-	queue   []store.CallLog
-	wake    chan struct{}
-	stop    chan struct{}
-	stopped chan struct{}
+	mu       sync.Mutex
+	handoff  []snapshot // saved, not yet given to the journal
+	inflight []snapshot // being appended by the flusher
+	closed   bool
+
+	wake    chan struct{} // nudges the flusher; capacity 1
+	closing chan struct{} // Close began: flush the hand-off, then stop
+	abort   chan struct{} // the flusher must stop retrying
+	flushed chan struct{} // the flusher returned
+	pruned  chan struct{} // the pruner returned
+	stopCtx context.Context
+	stop    context.CancelFunc // cancels the pruner's database call at Close
 }
 
-// NewWriter starts a writer. Call Close to flush and stop it.
-func NewWriter(db Saver, log *slog.Logger) *Writer {
+// snapshot is one Save waiting in the hand-off.
+type snapshot struct {
+	eventID string
+	at      time.Time
+	rec     calls.CallRecord
+}
+
+// Open opens the journal in dir (creating it if needed) and starts the writer;
+// snapshots left unapplied by the previous run are applied first. Call Close
+// to stop it.
+func Open(dir string, db Applier, log *slog.Logger) (*Writer, error) {
+	return open(dir, db, log, journal.Options{})
+}
+
+// open is Open with journal options, which tests shorten.
+func open(dir string, db Applier, log *slog.Logger, opts journal.Options) (*Writer, error) {
 	w := &Writer{
 		db:      db,
 		log:     log,
 		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		closing: make(chan struct{}),
+		abort:   make(chan struct{}),
+		flushed: make(chan struct{}),
+		pruned:  make(chan struct{}),
 	}
-	go w.run()
-	return w
+	w.stopCtx, w.stop = context.WithCancel(context.Background())
+	opts.Apply, opts.Logger = w.apply, log
+
+	j, err := journal.Open(dir, opts)
+	if err != nil {
+		w.stop()
+		return nil, fmt.Errorf("records: unable to open the journal: %w", err)
+	}
+	w.j = j
+
+	go w.flushLoop()
+	go w.pruneLoop()
+	return w, nil
 }
 
-// Save queues a snapshot. It never blocks on the database.
+// Save hands a snapshot to the journal. It never blocks on the disk or the
+// database: the snapshot waits in memory until the flusher has fsynced it.
 func (w *Writer) Save(rec calls.CallRecord) {
+	s := snapshot{eventID: ids.NewRow(), at: time.Now(), rec: rec}
+
 	w.mu.Lock()
-	w.queue = append(w.queue, toStore(rec))
+	if w.closed {
+		w.mu.Unlock()
+		w.log.Error("records: call log saved after close; dropped", "call_log_id", rec.ID,
+			"status", rec.Status)
+		return
+	}
+	w.handoff = append(w.handoff, s)
 	w.mu.Unlock()
 
 	select {
@@ -65,84 +132,189 @@ func (w *Writer) Save(rec calls.CallRecord) {
 	}
 }
 
-// Depth reports how many snapshots wait to be written.
+// Depth reports how many snapshots are not yet applied, in the hand-off or
+// in the journal. A snapshot being moved into the journal may briefly count
+// twice, never zero times.
 func (w *Writer) Depth() int {
+	// The hand-off first: a snapshot reaches the journal before it leaves the
+	// hand-off, so this order never misses one.
+	w.mu.Lock()
+	n := len(w.handoff) + len(w.inflight)
+	w.mu.Unlock()
+	return n + w.j.Depth()
+}
+
+// OldestAge reports how long the oldest unapplied snapshot has waited, or 0.
+func (w *Writer) OldestAge() time.Duration {
+	var age time.Duration
+	w.mu.Lock()
+	switch {
+	case len(w.inflight) > 0:
+		age = time.Since(w.inflight[0].at)
+	case len(w.handoff) > 0:
+		age = time.Since(w.handoff[0].at)
+	}
+	w.mu.Unlock()
+	return max(age, w.j.OldestAge())
+}
+
+// Close journals the hand-off, gives the applier until ctx ends to apply what
+// is pending, and stops. Snapshots still unapplied stay in the journal for
+// the next Open. Close reports an error only when something could not be
+// journaled before ctx ended, which is then lost.
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.closing)
+	w.stop()
+
+	select {
+	case <-w.flushed:
+	case <-ctx.Done():
+		close(w.abort)
+		<-w.flushed
+	}
+	<-w.pruned
+
+	var lost error
+	if n := w.unjournaled(); n > 0 {
+		w.log.Error("records: call logs lost at shutdown: the journal refused them", "count", n)
+		lost = fmt.Errorf("records: unable to journal %d call logs before shutdown", n)
+	}
+	return errors.Join(lost, w.j.Close(ctx))
+}
+
+// unjournaled reports how many snapshots are still in the hand-off.
+func (w *Writer) unjournaled() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.queue)
+	return len(w.handoff) + len(w.inflight)
 }
 
-// Close writes what is queued, giving up when ctx ends, and stops.
-func (w *Writer) Close(ctx context.Context) error {
-	close(w.stop)
-	for w.Depth() > 0 {
-		select {
-		case <-ctx.Done():
-			w.log.Error("records: unwritten call logs at shutdown", "count", w.Depth())
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	<-w.stopped
-	return nil
-}
-
-func (w *Writer) run() {
-	defer close(w.stopped)
+// flushLoop moves snapshots from the hand-off into the journal, in order. A
+// batch that fails to append is retried as is, with backoff.
+func (w *Writer) flushLoop() {
+	defer close(w.flushed)
 	backoff := minBackoff
 	for {
-		w.mu.Lock()
-		var next *store.CallLog
-		if len(w.queue) > 0 {
-			next = &w.queue[0]
-		}
-		w.mu.Unlock()
-
-		if next == nil {
+		batch := w.nextBatch()
+		if len(batch) == 0 {
 			select {
 			case <-w.wake:
-				continue
-			case <-w.stop:
-				return
+			case <-w.closing:
+				if w.unjournaled() == 0 {
+					return // Save refuses new snapshots once closing
+				}
 			}
+			continue
 		}
 
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.db.SaveCallLog(ctx, *next)
-		cancel()
+		err := w.j.Append(w.entries(batch)...)
+		if errors.Is(err, journal.ErrClosed) {
+			return // the journal was abandoned (a test's simulated crash)
+		}
 		if err != nil {
-			w.log.Warn("records: call log write failed; retrying", "call_log_id", next.ID,
+			w.log.Error("records: unable to journal call logs; will retry", "count", len(batch),
 				"retry_in", backoff.String(), "err", err)
-			time.Sleep(backoff)
+			select {
+			case <-time.After(backoff):
+			case <-w.abort:
+				return
+			}
 			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
+
 		backoff = minBackoff
 		w.mu.Lock()
-		w.queue = w.queue[1:]
+		w.inflight = nil
 		w.mu.Unlock()
 	}
 }
 
-func toStore(r calls.CallRecord) store.CallLog {
-	return store.CallLog{
-		ID:              r.ID,
-		OrgID:           r.OrgID,
-		RequestID:       r.RequestID,
-		SiteID:          r.SiteID,
-		PoolID:          r.PoolID,
-		AgentID:         r.AgentID,
-		VisitorID:       r.VisitorID,
-		Status:          r.Status,
-		EndReason:       r.EndReason,
-		EndedBy:         r.EndedBy,
-		PageURL:         r.PageURL,
-		RingStartedAt:   r.RingStartedAt,
-		AnsweredAt:      r.AnsweredAt,
-		AnswerSeconds:   r.AnswerSeconds,
-		StartedAt:       r.StartedAt,
-		EndedAt:         r.EndedAt,
-		DurationSeconds: r.DurationSeconds,
-		CreatedAt:       r.CreatedAt,
+// nextBatch returns the snapshots to append: the in-flight batch again after
+// a failure (same event ids), otherwise the oldest of the hand-off.
+func (w *Writer) nextBatch() []snapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.inflight) > 0 {
+		return w.inflight
+	}
+
+	n := min(len(w.handoff), maxFlush)
+	w.inflight = w.handoff[:n:n]
+	w.handoff = w.handoff[n:]
+	if len(w.handoff) == 0 {
+		w.handoff = nil
+	}
+	return w.inflight
+}
+
+// entries encodes a batch for the journal.
+func (w *Writer) entries(batch []snapshot) []journal.Entry {
+	out := make([]journal.Entry, 0, len(batch))
+	for _, s := range batch {
+		data, err := json.Marshal(newCallLogEvent(s.rec))
+		if err != nil {
+			// Only a timestamp beyond year 9999 gets here; no retry can help.
+			w.log.Error("records: unable to encode a call log; dropped",
+				"call_log_id", s.rec.ID, "err", err)
+			continue
+		}
+		out = append(out, journal.Entry{ID: s.eventID, Kind: kindCallLog, At: s.at, Data: data})
+	}
+	return out
+}
+
+// apply writes one journal event to the store. Errors that no retry can fix
+// (the schema refuses the row) reject the event instead of blocking the
+// queue.
+func (w *Writer) apply(ctx context.Context, e journal.Entry) error {
+	if e.Kind != kindCallLog {
+		return fmt.Errorf("records: unable to apply event %s of unknown kind %q: %w",
+			e.ID, e.Kind, journal.ErrRejected)
+	}
+
+	var ev callLogEvent
+	if err := json.Unmarshal(e.Data, &ev); err != nil {
+		return fmt.Errorf("records: unable to decode event %s: %w (%w)", e.ID,
+			journal.ErrRejected, err)
+	}
+
+	err := w.db.ApplyCallLogEvent(ctx, e.ID, ev.toStore())
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("records: unable to apply event %s: %w (%w)", e.ID,
+			journal.ErrRejected, err)
+	}
+	return err
+}
+
+// pruneLoop forgets old applied-event ids at start and then daily.
+func (w *Writer) pruneLoop() {
+	defer close(w.pruned)
+	tick := time.NewTicker(pruneEvery)
+	defer tick.Stop()
+	for {
+		w.prune()
+		select {
+		case <-tick.C:
+		case <-w.closing:
+			return
+		}
+	}
+}
+
+func (w *Writer) prune() {
+	ctx, cancel := context.WithTimeout(w.stopCtx, pruneTimeout)
+	defer cancel()
+
+	if err := w.db.PruneAppliedEvents(ctx, time.Now().Add(-keepAppliedIDs)); err != nil {
+		w.log.Warn("records: unable to prune applied event ids", "err", err)
 	}
 }

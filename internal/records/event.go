@@ -1,0 +1,82 @@
+package records
+
+import (
+	"time"
+
+	"greeter/internal/calls"
+	"greeter/internal/ids"
+	"greeter/internal/store"
+)
+
+// kindCallLog is the journal kind of a call-log snapshot.
+const kindCallLog = "call_log"
+
+// callLogEvent is a call-log snapshot as the journal stores it. The JSON
+// names are part of the on-disk format, read back after an upgrade: add
+// fields freely, never rename or repurpose one.
+type callLogEvent struct {
+	ID              ids.CallLogID `json:"id"`
+	OrgID           ids.OrgID     `json:"org_id"`
+	RequestID       ids.RequestID `json:"request_id"`
+	SiteID          ids.SiteID    `json:"site_id"`
+	PoolID          ids.PoolID    `json:"pool_id"`
+	AgentID         ids.AgentID   `json:"agent_id,omitempty"`
+	VisitorID       ids.VisitorID `json:"visitor_id"`
+	Status          string        `json:"status"`
+	EndReason       string        `json:"end_reason,omitempty"`
+	EndedBy         string        `json:"ended_by,omitempty"`
+	PageURL         string        `json:"page_url"`
+	RingStartedAt   *time.Time    `json:"ring_started_at,omitempty"`
+	AnsweredAt      *time.Time    `json:"answered_at,omitempty"`
+	AnswerSeconds   *int          `json:"answer_seconds,omitempty"`
+	StartedAt       *time.Time    `json:"started_at,omitempty"`
+	EndedAt         *time.Time    `json:"ended_at,omitempty"`
+	DurationSeconds *int          `json:"duration_seconds,omitempty"`
+	CreatedAt       time.Time     `json:"created_at"`
+}
+
+func newCallLogEvent(r calls.CallRecord) callLogEvent {
+	return callLogEvent{
+		ID:              r.ID,
+		OrgID:           r.OrgID,
+		RequestID:       r.RequestID,
+		SiteID:          r.SiteID,
+		PoolID:          r.PoolID,
+		AgentID:         r.AgentID,
+		VisitorID:       r.VisitorID,
+		Status:          r.Status,
+		EndReason:       r.EndReason,
+		EndedBy:         r.EndedBy,
+		PageURL:         r.PageURL,
+		RingStartedAt:   r.RingStartedAt,
+		AnsweredAt:      r.AnsweredAt,
+		AnswerSeconds:   r.AnswerSeconds,
+		StartedAt:       r.StartedAt,
+		EndedAt:         r.EndedAt,
+		DurationSeconds: r.DurationSeconds,
+		CreatedAt:       r.CreatedAt,
+	}
+}
+
+func (e callLogEvent) toStore() store.CallLog {
+	return store.CallLog{
+		ID:              e.ID,
+		OrgID:           e.OrgID,
+		RequestID:       e.RequestID,
+		SiteID:          e.SiteID,
+		PoolID:          e.PoolID,
+		AgentID:         e.AgentID,
+		VisitorID:       e.VisitorID,
+		Status:          e.Status,
+		EndReason:       e.EndReason,
+		EndedBy:         e.EndedBy,
+		PageURL:         e.PageURL,
+		RingStartedAt:   e.RingStartedAt,
+		AnsweredAt:      e.AnsweredAt,
+		AnswerSeconds:   e.AnswerSeconds,
+		StartedAt:       e.StartedAt,
+		EndedAt:         e.EndedAt,
+		DurationSeconds: e.DurationSeconds,
+		CreatedAt:       e.CreatedAt,
+	}
+}
