@@ -84,7 +84,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 
 	a := &App{cfg: cfg, log: log, store: st, media: lib}
 	a.sessions = auth.NewSessions(st, o.Clock.Now, cfg.Production())
-	a.records = records.NewWriter(st, log)
+	a.records, err = records.Open(filepath.Join(cfg.DataDir, "journal"), st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ice := httpapi.ICEConfig{
 		STUNURLs:   cfg.STUNURLs,
 		TURNURLs:   cfg.TURNURLs,
@@ -116,12 +120,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Store:         st,
-		Sessions:      a.sessions,
-		Logger:        log,
-		SecureCookies: cfg.Production(),
-		ICE:           ice,
-		PublicURL:     cfg.PublicOrigin(),
+		Store:          st,
+		Sessions:       a.sessions,
+		Logger:         log,
+		SecureCookies:  cfg.Production(),
+		ICE:            ice,
+		PublicURL:      cfg.PublicOrigin(),
+		Hub:            a.hub,
+		Production:     cfg.Production(),
+		PlatformKey:    cfg.InternalAPIKey,
+		RateLimitScale: cfg.RateLimitScale,
 	})
 
 	mux := http.NewServeMux()
@@ -170,7 +178,8 @@ func (a *App) Close(ctx context.Context) error {
 	return errors.Join(err, a.store.Close())
 }
 
-// Records reports how many call-log writes wait for the database.
+// Records is the durable call-log writer; its Depth and OldestAge report how
+// many writes wait for the database, and for how long.
 func (a *App) Records() *records.Writer { return a.records }
 
 func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,9 @@
 // Package httpapi is Greeter's JSON API: sign-in, the current user, ICE
-// servers, the widget's configuration and call logs. It has one handler per
-// action; every error answer is {"error": "<message>", "code": "<CODE>"}.
+// servers, the widget's configuration, call logs, team management (invites,
+// roles, agent profiles, removal), API keys and the internal end-call API. It
+// has one handler per action; every error answer is
+// {"error": "<message>", "code": "<CODE>"}, except the end-call endpoint's,
+// whose bodies SPEC §11.2 fixes.
 package httpapi
 
 import (
@@ -23,9 +26,23 @@ type Deps struct {
 	SecureCookies bool         // sets Secure on the session cookie
 	ICE           ICEConfig
 	// PublicURL is the server's public base URL (https://greeter.example.com),
-	// from which the widget's WebSocket URL is made. When empty, the request's
-	// own host is used.
+	// from which the widget's WebSocket URL and invitation links are made.
+	// When empty, the request's own host is used.
 	PublicURL string
+	// Hub applies removals and API call ends to live state. When nil, nothing
+	// is live.
+	Hub Hub
+	// Production turns on the fail-closed checks (GREETER_ENV=production).
+	Production bool
+	// PlatformKey is INTERNAL_API_KEY, which reaches every organization. When
+	// empty, only organization keys open the internal API.
+	PlatformKey string
+	// RateLimitScale multiplies every rate limit (GREETER_RATE_LIMIT_SCALE);
+	// 0 means 1.
+	RateLimitScale float64
+	// HashPassword hashes a new password; auth.HashPassword when nil. Tests
+	// make it cheap.
+	HashPassword func(string) (string, error)
 }
 
 // API serves the JSON endpoints.
@@ -38,6 +55,12 @@ type API struct {
 	publicURL *url.URL
 	csrf      *http.CrossOriginProtection
 	now       func() time.Time
+
+	hub          Hub
+	production   bool
+	platformKey  string
+	hashPassword func(string) (string, error)
+	limits       limits
 }
 
 // UserHandler handles a request of a signed-in user.
@@ -60,6 +83,18 @@ func New(d Deps) *API {
 		ice:      d.ICE,
 		csrf:     http.NewCrossOriginProtection(),
 		now:      time.Now,
+
+		hub:          d.Hub,
+		production:   d.Production,
+		platformKey:  d.PlatformKey,
+		hashPassword: d.HashPassword,
+		limits:       newLimits(d.RateLimitScale),
+	}
+	if a.hub == nil {
+		a.hub = noHub{}
+	}
+	if a.hashPassword == nil {
+		a.hashPassword = auth.HashPassword
 	}
 	a.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		WriteError(w, http.StatusForbidden, CodeForbidden, "Cross-origin request refused")
@@ -86,6 +121,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/ice-servers", a.RequireUser(a.iceServers))
 	mux.HandleFunc("GET /api/widget/config", a.widgetConfig)
 	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
+	a.registerTeam(mux)
+	// Without a method, so that the handler answers other methods with the
+	// body SPEC §11.2 fixes.
+	mux.HandleFunc("/api/agent/end-call", a.endCall)
 }
 
 // RequireUser runs h for a request with a valid session, and answers 401

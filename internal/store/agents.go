@@ -77,22 +77,32 @@ func (s *Store) CreateAgentProfile(ctx context.Context, n NewAgentProfile) (Agen
 	}
 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO agent_profiles (`+agentColumns+`)
-			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 1, NULL, NULL, ?, ?)`,
-			a.ID, a.UserID, a.OrgID, a.DisplayName, a.WaveVideo, a.IntroVideo, a.LoopVideo,
-			a.MaxViewers, a.PresenceIntent, formatTime(a.CreatedAt))
-		if err != nil {
-			return err
-		}
-
-		_, err = tx.ExecContext(ctx, `INSERT INTO pool_members (pool_id, agent_id, priority_rank)
-			SELECT id, ?, 1 FROM pools WHERE org_id = ? AND is_catch_all = 1`, a.ID, a.OrgID)
-		return err
+		return insertAgentProfile(ctx, tx, a)
 	})
 	if err != nil {
 		return AgentProfile{}, fmt.Errorf("store: unable to create agent profile: %w", classify(err))
 	}
 	return a, nil
+}
+
+// insertAgentProfile stores a new active profile and puts it in the
+// organization's catch-all pool at tier 1.
+func insertAgentProfile(ctx context.Context, tx *sql.Tx, a AgentProfile) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO agent_profiles (`+agentColumns+`)
+		VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 1, NULL, NULL, ?, ?)`,
+		a.ID, a.UserID, a.OrgID, a.DisplayName, a.WaveVideo, a.IntroVideo, a.LoopVideo,
+		a.MaxViewers, a.PresenceIntent, formatTime(a.CreatedAt))
+	if err != nil {
+		return err
+	}
+	return joinCatchAll(ctx, tx, a.OrgID, a.ID)
+}
+
+// joinCatchAll puts an agent in its organization's catch-all pool at tier 1.
+func joinCatchAll(ctx context.Context, tx *sql.Tx, orgID ids.OrgID, agentID ids.AgentID) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO pool_members (pool_id, agent_id, priority_rank)
+		SELECT id, ?, 1 FROM pools WHERE org_id = ? AND is_catch_all = 1`, agentID, orgID)
+	return err
 }
 
 // AgentProfileByUserID returns the profile of a user, active or not. It is
@@ -116,6 +126,20 @@ func (s *Store) AgentProfile(
 ) (AgentProfile, error) {
 	row := s.db.QueryRowContext(ctx,
 		`SELECT `+agentColumns+` FROM agent_profiles WHERE id = ? AND org_id = ?`, agentID, orgID)
+	a, err := scanAgent(row)
+	if err != nil {
+		return AgentProfile{}, fmt.Errorf("store: unable to load agent profile: %w",
+			notFoundIfNoRows(err))
+	}
+	return a, nil
+}
+
+// AgentProfileByID returns an agent profile of any organization, active or
+// not. It is meant for the platform key of the internal API, which reaches
+// every organization; everything else uses AgentProfile.
+func (s *Store) AgentProfileByID(ctx context.Context, agentID ids.AgentID) (AgentProfile, error) {
+	row := s.db.QueryRowContext(ctx,
+		`SELECT `+agentColumns+` FROM agent_profiles WHERE id = ?`, agentID)
 	a, err := scanAgent(row)
 	if err != nil {
 		return AgentProfile{}, fmt.Errorf("store: unable to load agent profile: %w",
