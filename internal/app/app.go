@@ -141,7 +141,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.serveReady)
-	a.handler = a.recoverPanics(http.NewCrossOriginProtection().Handler(mux))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, map[string]string{
+			"error": "Cross-origin request refused", "code": "FORBIDDEN",
+		})
+	}))
+	a.handler = a.recoverPanics(cop.Handler(mux))
 	a.ready.Store(true)
 	return a, nil
 }

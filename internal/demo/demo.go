@@ -37,9 +37,20 @@ var Agents = []Agent{
 // demo state: the site allows exactly origin, and every agent has its
 // greeting videos. Running it again changes nothing else.
 func Seed(ctx context.Context, st *store.Store, lib *media.Library, origin string) error {
+	// One hash serves every demo account: they share the public password,
+	// and bcrypt at cost 12 is slow on purpose.
+	var hash string
+	passwordHash := func() (string, error) {
+		var err error
+		if hash == "" {
+			hash, err = auth.HashPassword(Password)
+		}
+		return hash, err
+	}
+
 	org, err := st.OrgByName(ctx, OrgName)
 	if errors.Is(err, store.ErrNotFound) {
-		org, err = createOrg(ctx, st)
+		org, err = createOrg(ctx, st, passwordHash)
 	}
 	if err != nil {
 		return fmt.Errorf("demo: unable to load the demo organization: %w", err)
@@ -49,15 +60,17 @@ func Seed(ctx context.Context, st *store.Store, lib *media.Library, origin strin
 		return err
 	}
 	for _, a := range Agents {
-		if err := seedAgent(ctx, st, lib, org, a); err != nil {
+		if err := seedAgent(ctx, st, lib, org, a, passwordHash); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func createOrg(ctx context.Context, st *store.Store) (store.Org, error) {
-	hash, err := auth.HashPassword(Password)
+func createOrg(ctx context.Context, st *store.Store,
+	passwordHash func() (string, error)) (store.Org, error) {
+
+	hash, err := passwordHash()
 	if err != nil {
 		return store.Org{}, err
 	}
@@ -97,7 +110,7 @@ func seedSite(ctx context.Context, st *store.Store, org store.Org, origin string
 }
 
 func seedAgent(ctx context.Context, st *store.Store, lib *media.Library, org store.Org,
-	a Agent) error {
+	a Agent, passwordHash func() (string, error)) error {
 
 	intro, err := putVideo(lib, a.Video+"-intro.webm")
 	if err != nil {
@@ -110,7 +123,7 @@ func seedAgent(ctx context.Context, st *store.Store, lib *media.Library, org sto
 
 	user, err := st.UserByEmail(ctx, a.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		hash, herr := auth.HashPassword(Password)
+		hash, herr := passwordHash()
 		if herr != nil {
 			return herr
 		}

@@ -1,0 +1,107 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"greeter/internal/config"
+	"greeter/internal/demo"
+)
+
+func newApp(t *testing.T) (*App, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DBPath = filepath.Join(dir, "greeter.db")
+	cfg.DataDir = filepath.Join(dir, "data")
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close(context.Background())
+	})
+	return a, srv
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	a, srv := newApp(t)
+	if code, body := get(t, srv.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("healthz: %d %s", code, body)
+	}
+	if code, body := get(t, srv.URL+"/readyz"); code != 200 || !strings.Contains(body, "true") {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	a.Drain()
+	code, body := get(t, srv.URL+"/readyz")
+	if code != 503 || !strings.Contains(body, "shutting_down") {
+		t.Fatalf("readyz while draining: %d %s", code, body)
+	}
+}
+
+func TestCrossOriginStateChangeIsRefusedAsJSON(t *testing.T) {
+	_, srv := newApp(t)
+	req, _ := http.NewRequest("POST", srv.URL+"/api/auth/logout", nil)
+	req.Header.Set("Origin", "http://evil.test")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]string
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 403 || body["code"] != "FORBIDDEN" {
+		t.Fatalf("cross-origin POST: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestDemoSeedIsIdempotentAndServesVideos(t *testing.T) {
+	a, srv := newApp(t)
+	ctx := context.Background()
+	if err := a.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SeedDemo(ctx); err != nil {
+		t.Fatalf("second seed: %v", err)
+	}
+
+	org, err := a.Store().OrgByName(ctx, demo.OrgName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, err := a.Store().ListAgentProfiles(ctx, org.ID)
+	if err != nil || len(agents) != 2 {
+		t.Fatalf("agents = %v, %v", agents, err)
+	}
+	for _, p := range agents {
+		code, body := get(t, srv.URL+"/media/"+p.LoopVideo)
+		if code != 200 || len(body) < 1000 {
+			t.Fatalf("%s's loop video: %d, %d bytes", p.DisplayName, code, len(body))
+		}
+	}
+	site, err := a.Store().SiteByKey(ctx, demo.SiteKey)
+	if err != nil || len(site.AllowedOrigins) != 1 || site.AllowedOrigins[0] != "http://127.0.0.1:8081" {
+		t.Fatalf("demo site = %+v, %v", site, err)
+	}
+}
