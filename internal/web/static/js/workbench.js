@@ -1,0 +1,357 @@
+// The agent workbench: presence (Live/Away), the live preview and viewer
+// counts, incoming calls and the call stage, all driven by /ws/agent.
+import { api } from './api.js';
+import { byId } from './dom.js';
+import { AgentSocket } from './socket.js';
+import { Ringtone } from './ringtone.js';
+import { IncomingCall } from './incoming.js';
+import { CallStage, showMessage } from './callstage.js';
+import { Media } from './media.js';
+import { IdleWatch } from './idle.js';
+
+const LIVE = new Set(['idle', 'in_simulation']);
+const LABELS = {
+  offline: 'Offline',
+  away: 'Away',
+  idle: 'Live',
+  in_simulation: 'Live · Broadcasting',
+  in_call: 'In call',
+};
+const CANCELLED = {
+  visitor_cancelled: 'The visitor cancelled the call.',
+  widget_timeout: 'The visitor stopped waiting.',
+  visitor_left: 'The visitor left the page.',
+  ring_no_answer: 'The call was not answered in time.',
+  withdrawn: 'The call was passed to someone else.',
+  org_paused: 'Your organization was paused.',
+  request_timeout: 'The call request timed out.',
+};
+const NOT_AN_AGENT =
+  "Your account isn't set up to take calls yet. " +
+  'Ask an admin of your organization to add you as an agent.';
+const VIDEOS_MISSING = 'Add your intro and loop greeting videos before going live.';
+
+const state = {
+  status: 'offline',
+  syncing: false,
+  viewers: 0,
+  poolVisitors: 0,
+  profile: null,
+  terminal: false,
+  notAgent: false,
+};
+const ringtone = new Ringtone();
+const media = new Media();
+let socket = null;
+let incoming = null;
+let stage = null;
+
+async function main() {
+  let me;
+  try {
+    me = await api('GET', '/api/me');
+  } catch (err) {
+    if (err.status === 401) {
+      location.replace('/login');
+      return;
+    }
+    byId('shell').hidden = false;
+    showTerminal('Greeter is unavailable', err.message, false);
+    return;
+  }
+
+  byId('shell').hidden = false;
+  byId('agent-name').textContent = me.agent?.displayName || me.user?.fullName || '';
+  byId('user-email').textContent = me.user?.email || '';
+  byId('logout').addEventListener('click', logout);
+  if (!me.agent) {
+    state.notAgent = true;
+    state.terminal = true;
+    render();
+    return;
+  }
+
+  socket = new AgentSocket(agentSocketURL(), { onEvent, onOpen, onDown, onTerminal });
+  incoming = new IncomingCall(ringtone, { onAccept: accept, onDecline: decline });
+  stage = new CallStage(socket, media, render);
+  wireButtons();
+  startHeartbeat();
+  new IdleWatch({
+    isAvailable: () => LIVE.has(state.status) && !stage.active && !state.syncing,
+    goAway: () => changeStatus('agent:away', { reason: 'idle' }),
+  });
+  render();
+  socket.connect();
+}
+
+function agentSocketURL() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws/agent`;
+}
+
+function wireButtons() {
+  byId('go-live').addEventListener('click', goLive);
+  byId('go-away').addEventListener('click', () => changeStatus('agent:away', { reason: 'manual' }));
+  byId('go-live-again').addEventListener('click', goLiveAgain);
+  byId('stay-away').addEventListener('click', () => (byId('away-modal').hidden = true));
+  byId('use-here').addEventListener('click', () => {
+    hideTerminal();
+    socket.connect();
+  });
+}
+
+// The heartbeat ticks in a worker so that background tabs keep sending it.
+function startHeartbeat() {
+  const beat = () => socket.send('heartbeat', {});
+  try {
+    const worker = new Worker('/static/js/heartbeat-worker.js');
+    worker.onmessage = beat;
+  } catch (err) {
+    console.warn('greeter: heartbeat worker unavailable, using a timer', err);
+    setInterval(beat, 25000);
+  }
+}
+
+function onEvent(event, data) {
+  switch (event) {
+    case 'agent:state':
+      applyState(data);
+      break;
+    case 'stats:update':
+      state.viewers = Number(data.viewers) || 0;
+      state.poolVisitors = Number(data.poolVisitors) || 0;
+      renderCounts();
+      break;
+    case 'call:incoming':
+      incoming.show(data);
+      break;
+    case 'call:cancelled':
+      if (data.requestId === incoming.requestId) {
+        incoming.stop();
+        showMessage(CANCELLED[data.reason] || 'The call request ended.');
+      }
+      break;
+    case 'agent:marked_away':
+      incoming.stop();
+      showAwayModal(data.message || 'You were set to Away.');
+      break;
+    case 'call:started':
+      incoming.stop();
+      stage.start(data).catch((err) => console.warn('greeter: call start failed', err));
+      break;
+    case 'webrtc:signal':
+      stage.handleSignal(data);
+      break;
+    case 'call:ended':
+      if (!stage.active || stage.call.callId === data.callId) stage.ended(data.message);
+      break;
+    case 'error':
+      console.warn('greeter: server error', data);
+      break;
+    default:
+      console.debug('greeter: unhandled event', event);
+  }
+}
+
+function applyState(s) {
+  state.status = s.status || 'away';
+  state.viewers = Number(s.viewers) || 0;
+  state.poolVisitors = Number(s.poolVisitors) || 0;
+  state.profile = s.profile || state.profile;
+  if (!s.ringing && incoming.requestId) incoming.stop();
+  if (!s.activeCall && stage.active && state.status !== 'in_call') stage.teardown();
+  if (LIVE.has(state.status)) byId('away-modal').hidden = true;
+  render();
+}
+
+function onOpen() {
+  byId('conn-banner').hidden = true;
+  hideTerminal();
+  render();
+}
+
+function onDown() {
+  byId('conn-banner').hidden = false;
+  incoming.stop();
+}
+
+function onTerminal(code) {
+  incoming.stop();
+  stage.teardown();
+  media.stop();
+  byId('conn-banner').hidden = true;
+  state.status = 'offline';
+  switch (code) {
+    case 4100:
+      location.replace('/login');
+      return;
+    case 4101:
+      showTerminal('Access removed', 'Your access to this organization has been removed.', false);
+      break;
+    case 4103:
+      showTerminal('Greeter is open in another tab',
+        'You can take calls from one place at a time.', true);
+      break;
+    case 4108:
+      state.notAgent = true;
+      state.terminal = true;
+      break;
+    default:
+      showTerminal('Disconnected',
+        'The connection to Greeter was closed. Reload the page to try again.', false);
+  }
+  render();
+}
+
+async function goLive() {
+  ringtone.unlock(); // pressing Live is the gesture that allows the ringtone
+  askNotifications();
+  await changeStatus('agent:back', {});
+}
+
+async function goLiveAgain() {
+  ringtone.unlock();
+  const button = byId('go-live-again');
+  const error = byId('away-error');
+  button.disabled = true;
+  error.hidden = true;
+  const failure = await changeStatus('agent:back', {});
+  button.disabled = false;
+  if (failure) {
+    error.textContent = failure;
+    error.hidden = false;
+  } else {
+    byId('away-modal').hidden = true;
+  }
+}
+
+/** Sends an acked presence change; returns the failure message, if any. */
+async function changeStatus(event, data) {
+  if (state.syncing) return 'Still syncing, please wait.';
+  state.syncing = true;
+  byId('status-error').hidden = true;
+  render();
+  let failure = '';
+  try {
+    const res = await socket.request(event, data);
+    if (res.status) state.status = res.status;
+  } catch (err) {
+    failure = err.message;
+    const box = byId('status-error');
+    box.textContent = failure;
+    box.hidden = false;
+  } finally {
+    state.syncing = false;
+    render();
+  }
+  return failure;
+}
+
+function askNotifications() {
+  if ('Notification' in window && Notification.permission === 'default') {
+    Notification.requestPermission().catch(() => {});
+  }
+}
+
+function showAwayModal(message) {
+  byId('away-message').textContent = message;
+  byId('away-error').hidden = true;
+  byId('away-modal').hidden = false;
+  byId('go-live-again').focus();
+}
+
+async function accept(request) {
+  incoming.busy();
+  try {
+    await socket.request('call:accept', { requestId: request.requestId });
+    incoming.stop();
+  } catch (err) {
+    incoming.stop();
+    showMessage(err.code === 'CALL_NOT_FOUND' ? 'The visitor is no longer waiting.' : err.message);
+  }
+}
+
+async function decline(request) {
+  incoming.stop();
+  try {
+    await socket.request('call:reject', { requestId: request.requestId });
+  } catch (err) {
+    console.debug('greeter: decline failed', err);
+  }
+}
+
+async function logout() {
+  socket?.close();
+  media.stop();
+  try {
+    await api('POST', '/api/auth/logout');
+  } catch (err) {
+    console.debug('greeter: logout failed', err);
+  }
+  location.assign('/login');
+}
+
+function render() {
+  const pill = byId('status-pill');
+  const status = state.status;
+  pill.dataset.status = status;
+  pill.dataset.syncing = String(state.syncing);
+  byId('status-label').textContent = state.syncing ? 'Syncing…' : LABELS[status] || status;
+
+  const connected = socket?.isOpen && !state.terminal;
+  byId('go-live').disabled = !connected || state.syncing || status !== 'away';
+  byId('go-away').disabled = !connected || state.syncing || !LIVE.has(status);
+
+  const inCall = status === 'in_call' || stage?.active;
+  const live = LIVE.has(status) && !inCall && !state.terminal;
+  byId('live-view').hidden = !live;
+  byId('away-view').hidden = live || inCall || state.terminal;
+  renderSetup();
+
+  renderPreview(live, inCall);
+  renderCounts();
+}
+
+function renderPreview(live, inCall) {
+  const preview = byId('preview-video');
+  if (live) {
+    media.camera().then((stream) => {
+      if (LIVE.has(state.status) && preview.srcObject !== stream) preview.srcObject = stream;
+    });
+  } else {
+    preview.srcObject = null;
+    if (!inCall) media.stop(); // the camera is off while away
+  }
+}
+
+function renderCounts() {
+  byId('viewer-count').textContent = String(state.viewers);
+  byId('viewer-noun').textContent = state.viewers === 1 ? 'visitor' : 'visitors';
+  byId('pool-visitors').textContent =
+    state.poolVisitors === 1 ? '1 visitor' : `${state.poolVisitors} visitors`;
+}
+
+// The setup notice explains why this account cannot go live yet.
+function renderSetup() {
+  let text = '';
+  if (state.notAgent) text = NOT_AN_AGENT;
+  else if (state.profile && state.profile.videosReady === false) text = VIDEOS_MISSING;
+  byId('setup-text').textContent = text;
+  byId('setup-notice').hidden = !text;
+}
+
+function showTerminal(title, text, offerUseHere) {
+  state.terminal = true;
+  byId('terminal-title').textContent = title;
+  byId('terminal-text').textContent = text;
+  byId('use-here').hidden = !offerUseHere;
+  byId('terminal').hidden = false;
+}
+
+function hideTerminal() {
+  state.terminal = false;
+  state.notAgent = false;
+  byId('terminal').hidden = true;
+}
+
+main();

@@ -1,0 +1,103 @@
+// Package web serves Greeter's browser-facing files: the dashboard pages (login
+// and agent workbench) with their CSS and JavaScript modules, the embeddable
+// widget, and a demo customer website that embeds it.
+//
+// Everything is embedded in the binary. Templates are parsed and assets hashed
+// once, in New; no request reads the file system or runs a build step.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Options configure the web package.
+type Options struct {
+	// Logger receives start-up and error messages; nil discards them.
+	Logger *slog.Logger
+	// PublicURL is the external URL of the dashboard, e.g.
+	// "https://greeter.example.com". Its origin goes into the pages' CSP.
+	PublicURL string
+}
+
+// Web holds the parsed templates and the prepared assets.
+type Web struct {
+	log       *slog.Logger
+	csp       string
+	pages     *template.Template
+	static    map[string]*asset // by path below /static/
+	widget    map[string]*asset // by file name below /widget/v1/
+	loader    *asset
+	widgetMap map[string]string // module name ("greeting") → hashed file name
+}
+
+// New parses the templates and prepares every asset. It fails only on a bad
+// PublicURL or on a broken embedded file, both of which are start-up errors.
+func New(opts Options) (*Web, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	wsOrigin, err := webSocketOrigin(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+
+	pages, err := template.ParseFS(templateFS, "templates/layout.html",
+		"templates/login.html", "templates/workbench.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: unable to parse templates: %w", err)
+	}
+
+	static, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+
+	w := &Web{
+		log:    log,
+		csp:    dashboardCSP(wsOrigin),
+		pages:  pages,
+		static: static,
+	}
+	if err := w.prepareWidget(); err != nil {
+		return nil, err
+	}
+
+	log.Debug("web assets ready", "static_files", len(static),
+		"widget_files", len(w.widget), "loader_bytes", len(w.loader.body))
+	return w, nil
+}
+
+// webSocketOrigin returns the WebSocket origin that matches the public URL:
+// ws://host for http, wss://host for https.
+func webSocketOrigin(publicURL string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(publicURL))
+	if err != nil {
+		return "", fmt.Errorf("web: invalid public URL: %w", err)
+	}
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", errors.New("web: public URL must be an absolute http(s) URL")
+	}
+
+	if u.Scheme == "https" {
+		return "wss://" + u.Host, nil
+	}
+	return "ws://" + u.Host, nil
+}
+
+// Register adds every route of the package to mux.
+func (w *Web) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", w.handleRoot)
+	mux.HandleFunc("GET /login", w.handleLogin)
+	mux.HandleFunc("GET /workbench", w.handleWorkbench)
+	mux.HandleFunc("GET /static/{path...}", w.handleStatic)
+	mux.HandleFunc("GET /widget/v1/loader.js", w.handleLoader)
+	mux.HandleFunc("GET /widget/v1/{file}", w.handleWidgetAsset)
+}
