@@ -1,0 +1,223 @@
+package calls
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"greeter/internal/clock"
+	"greeter/internal/ids"
+	"greeter/internal/protocol"
+)
+
+// The benchmarks drive a Hub from the outside, as the realtime connections
+// do, and wait for frames on benchPeers. They use the real clock: the fake
+// one keeps every stopped timer until it is advanced, which would grow with
+// b.N. Nothing here waits for a timer.
+
+const benchOrg ids.OrgID = "org-bench"
+
+// benchPeer is a Peer that hands over the next frame of one awaited event
+// and drops everything else, so that the peer costs little next to the loop.
+type benchPeer struct {
+	mu   sync.Mutex
+	want string // `{"event":"<name>"` prefix of the awaited frame
+	got  chan []byte
+}
+
+func newBenchPeer() *benchPeer { return &benchPeer{got: make(chan []byte, 1)} }
+
+// expect arms p for the next frame of event; call it before the command
+// that causes the frame.
+func (p *benchPeer) expect(event string) {
+	p.mu.Lock()
+	p.want = `{"event":"` + event + `"`
+	p.mu.Unlock()
+}
+
+func (p *benchPeer) Send(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.want != "" && len(b) >= len(p.want) && string(b[:len(p.want)]) == p.want {
+		p.want = ""
+		p.got <- b
+	}
+}
+
+func (p *benchPeer) Reply(_ int, b []byte) { p.Send(b) }
+func (p *benchPeer) Close(int, string)     {}
+
+// wait returns the awaited frame, failing the benchmark after a second.
+// The caller's timer is reused so that waiting allocates nothing.
+func (p *benchPeer) wait(b *testing.B, timeout *time.Timer) []byte {
+	timeout.Reset(time.Second)
+	defer timeout.Stop()
+	select {
+	case f := <-p.got:
+		return f
+	case <-timeout.C:
+		b.Fatal("no awaited frame within a second")
+		return nil
+	}
+}
+
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+type benchDirectory struct{}
+
+func (benchDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
+	return OrgConfig{Name: "Bench", RNASeconds: 15, MaxCallMinutes: 120,
+		CatchAll: Pool{ID: "pool-all", Name: "All"}}, nil
+}
+
+type discardRecords struct{}
+
+func (discardRecords) Save(CallRecord) {}
+
+// benchSettings stands for the effective widget settings sent in
+// agent:assigned.
+var benchSettings = map[string]any{"position": "bottom-right", "size": "medium"}
+
+// newBenchHub starts a hub with one live agent that greets at most
+// maxViewers visitors, and returns the agent's peer.
+func newBenchHub(b *testing.B, timeout *time.Timer, maxViewers int) (*Hub, *benchPeer) {
+	b.Helper()
+	hub := NewHub(Options{Clock: clock.Real{}, Records: discardRecords{},
+		Directory: benchDirectory{}})
+	b.Cleanup(hub.Close)
+
+	agent := newBenchPeer()
+	agent.expect(protocol.EventAck)
+	benchSubmit(b, hub, AgentConnect{Peer: agent, Agent: AgentInfo{
+		ID: "agent-ava", UserID: "user-ava",
+		Card:       protocol.AgentCard{ID: "agent-ava", DisplayName: "Ava"},
+		MaxViewers: maxViewers, Tier: 1, VideosReady: true, Active: true,
+	}})
+	benchSubmit(b, hub, AgentBack{Peer: agent, Ack: 1})
+	agent.wait(b, timeout)
+	return hub, agent
+}
+
+func benchSubmit(b *testing.B, hub *Hub, cmd Command) {
+	if err := hub.Submit(context.Background(), benchOrg, cmd); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchJoin(peer Peer, ack int) VisitorJoin {
+	return VisitorJoin{Peer: peer, Ack: ack, Visitor: "v-bench", Site: "site-1",
+		PageURL: "https://shop.example/products/42", Settings: benchSettings,
+		ConnectedAt: time.Now()}
+}
+
+// BenchmarkJoinAssign measures a visitor's round trip through the loop:
+// VisitorJoin submitted until its peer has agent:assigned, then VisitorLeave
+// (not awaited: the next join queues behind it, so one peer serves every
+// iteration). Sub-benchmarks keep other visitors on the agent, because a
+// leave sweeps every visitor of the organization.
+func BenchmarkJoinAssign(b *testing.B) {
+	for _, others := range []int{0, 1000, 10000} {
+		b.Run(fmt.Sprintf("others=%d", others), func(b *testing.B) {
+			timeout := newStoppedTimer()
+			hub, _ := newBenchHub(b, timeout, 1<<30)
+			for i := range others {
+				benchSubmit(b, hub, benchJoin(newBenchPeer(), i+1))
+			}
+			if err := hub.Flush(context.Background(), benchOrg); err != nil {
+				b.Fatal(err)
+			}
+
+			p := newBenchPeer()
+			b.ReportAllocs()
+			for b.Loop() {
+				p.expect(protocol.EventAgentAssigned)
+				benchSubmit(b, hub, benchJoin(p, 1))
+				p.wait(b, timeout)
+				benchSubmit(b, hub, VisitorLeave{Peer: p})
+			}
+		})
+	}
+}
+
+// BenchmarkCapacitySweep measures what a freed viewer slot costs when
+// visitors wait: one of the agent's 25 viewers leaves (and joins again, at
+// the back of the waiting set) until the oldest waiting visitor has
+// agent:assigned. The peers rotate, so the same visitor is always the oldest.
+func BenchmarkCapacitySweep(b *testing.B) {
+	const maxViewers = 25
+	for _, waiting := range []int{1, 1000, 5000} {
+		b.Run(fmt.Sprintf("waiting=%d", waiting), func(b *testing.B) {
+			timeout := newStoppedTimer()
+			hub, _ := newBenchHub(b, timeout, maxViewers)
+			peers := make([]*benchPeer, maxViewers+waiting)
+			for i := range peers {
+				peers[i] = newBenchPeer()
+				benchSubmit(b, hub, benchJoin(peers[i], 1))
+			}
+			if err := hub.Flush(context.Background(), benchOrg); err != nil {
+				b.Fatal(err)
+			}
+
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				leaving := peers[i%len(peers)]
+				oldest := peers[(i+maxViewers)%len(peers)]
+				oldest.expect(protocol.EventAgentAssigned)
+				benchSubmit(b, hub, VisitorLeave{Peer: leaving})
+				oldest.wait(b, timeout)
+				benchSubmit(b, hub, benchJoin(leaving, 1))
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkCallSetup measures a call through the loop: call:request until
+// the agent has call:incoming, call:accept until the visitor has
+// call:accepted, then call:end (not awaited). ns/ring is the first half.
+func BenchmarkCallSetup(b *testing.B) {
+	timeout := newStoppedTimer()
+	hub, agent := newBenchHub(b, timeout, 1<<30)
+	visitor := newBenchPeer()
+	visitor.expect(protocol.EventAgentAssigned)
+	benchSubmit(b, hub, benchJoin(visitor, 1))
+	visitor.wait(b, timeout)
+
+	var ringing time.Duration
+	ack := 1
+	b.ReportAllocs()
+	for b.Loop() {
+		ack++
+		start := time.Now()
+		agent.expect(protocol.EventCallIncoming)
+		benchSubmit(b, hub, CallRequest{Peer: visitor, Ack: ack})
+		requestID := field(b, agent.wait(b, timeout), "requestId")
+		ringing += time.Since(start)
+
+		visitor.expect(protocol.EventCallAccepted)
+		benchSubmit(b, hub, CallAccept{Peer: agent, Ack: ack, RequestID: ids.RequestID(requestID)})
+		callID := field(b, visitor.wait(b, timeout), "callId")
+		benchSubmit(b, hub, CallEnd{Peer: visitor, Ack: ack, CallID: ids.CallID(callID)})
+	}
+	b.ReportMetric(float64(ringing.Nanoseconds())/float64(b.N), "ns/ring")
+}
+
+// field cuts the string value of the first "name" out of a frame, cheaper
+// than decoding the whole frame.
+func field(b *testing.B, frame []byte, name string) string {
+	key := []byte(`"` + name + `":"`)
+	i := bytes.Index(frame, key)
+	if i < 0 {
+		b.Fatalf("no %s in %s", name, frame)
+	}
+	rest := frame[i+len(key):]
+	return string(rest[:bytes.IndexByte(rest, '"')])
+}
