@@ -52,7 +52,6 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 
 	log := s.opts.Logger.With("org_id", profile.OrgID, "agent_id", profile.ID)
 	c := newConn(ws, log)
-	go c.writeLoop(context.WithoutCancel(ctx))
 	info := calls.AgentInfo{
 		ID:          profile.ID,
 		UserID:      user.ID,

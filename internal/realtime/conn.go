@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -25,8 +24,10 @@ const (
 )
 
 // conn is one WebSocket connection. Its reader runs in the HTTP handler's
-// goroutine; a writer goroutine drains a byte-bounded queue, so the
-// organization loop never waits on a socket. It implements calls.Peer.
+// goroutine. Frames wait in a byte-bounded queue, so the organization loop
+// never waits on a socket; a writer goroutine exists only while there is
+// something to write, and pings run from a timer, so an idle connection holds
+// one goroutine and no write buffers of its own. It implements calls.Peer.
 type conn struct {
 	ws  *websocket.Conn
 	log *slog.Logger
@@ -34,27 +35,24 @@ type conn struct {
 	mu          sync.Mutex
 	queue       [][]byte
 	queued      int
+	writing     bool // a writer goroutine is draining the queue
 	closed      bool
 	closing     int // close code waiting for the queue to drain; 0 when open
 	closeReason string
+	pinger      *time.Timer
 	acks        map[int][]byte // ack number → reply; nil reply while in flight
 	ackSeen     []int          // ack numbers, oldest first, at most ackMemory
 	invalid     []time.Time    // recent invalid frames
-	wake        chan struct{}
-	done        chan struct{}
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame or pong
 }
 
 func newConn(ws *websocket.Conn, log *slog.Logger) *conn {
-	c := &conn{
-		ws:   ws,
-		log:  log,
-		acks: make(map[int][]byte),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-	}
+	c := &conn{ws: ws, log: log, acks: make(map[int][]byte)}
 	c.seen()
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(pingInterval, c.ping)
+	c.mu.Unlock()
 	return c
 }
 
@@ -75,12 +73,22 @@ func (c *conn) Send(frame []byte) {
 	}
 	c.queue = append(c.queue, frame)
 	c.queued += len(frame)
+	start := c.startWriter()
 	c.mu.Unlock()
 
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if start {
+		go c.write()
 	}
+}
+
+// startWriter reports whether the caller must start a writer goroutine,
+// marking one as running. c.mu must be held.
+func (c *conn) startWriter() bool {
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	return true
 }
 
 // Reply sends the answer to ack n and remembers it for retries.
@@ -95,7 +103,7 @@ func (c *conn) Reply(n int, frame []byte) {
 
 // Close closes the connection with code once the frames already queued are
 // written, so a last call:ended reaches the client before the close. It
-// returns at once; the writer goroutine finishes the job.
+// returns at once; the writer finishes the job.
 func (c *conn) Close(code int, reason string) {
 	c.mu.Lock()
 	if c.closed || c.closing != 0 {
@@ -103,11 +111,11 @@ func (c *conn) Close(code int, reason string) {
 		return
 	}
 	c.closing, c.closeReason = code, reason
+	start := c.startWriter()
 	c.mu.Unlock()
 
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if start {
+		go c.write()
 	}
 }
 
@@ -121,9 +129,9 @@ func (c *conn) closeNow(code int, reason string) {
 	}
 	c.closed = true
 	c.queue, c.queued = nil, 0
+	c.pinger.Stop()
 	c.mu.Unlock()
 
-	close(c.done)
 	go func() {
 		// The error only says the peer did not finish the handshake.
 		_ = c.ws.Close(websocket.StatusCode(code), reason)
@@ -178,48 +186,20 @@ func (c *conn) countInvalid(now time.Time) bool {
 	return len(c.invalid) > invalidLimit
 }
 
-// writeLoop sends queued frames in order and pings the client. Its context
-// must outlive the HTTP handler: a write cancelled half-way would drop the
-// connection without its close code.
-func (c *conn) writeLoop(ctx context.Context) {
-	ticker := time.NewTicker(pingInterval)
-	defer ticker.Stop()
-
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-ctx.Done():
-			return
-		case <-c.wake:
-			if !c.flush(ctx) {
-				return
-			}
-		case <-ticker.C:
-			if !c.ping(ctx) {
-				return
-			}
-		}
-	}
-}
-
-// flush writes every queued frame, then performs a pending Close. It
-// reports whether the connection is still open.
-func (c *conn) flush(ctx context.Context) bool {
+// write sends queued frames in order until the queue is empty, then
+// performs a pending Close and exits. Only one runs at a time.
+func (c *conn) write() {
 	for {
 		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return false
-		}
-		if len(c.queue) == 0 {
+		if c.closed || len(c.queue) == 0 {
 			code, reason := c.closing, c.closeReason
+			closed := c.closed
+			c.writing = false
 			c.mu.Unlock()
-			if code != 0 {
+			if !closed && code != 0 {
 				c.closeNow(code, reason)
-				return false
 			}
-			return true
+			return
 		}
 		frame := c.queue[0]
 		c.queue[0] = nil
@@ -227,33 +207,33 @@ func (c *conn) flush(ctx context.Context) bool {
 		c.queued -= len(frame)
 		c.mu.Unlock()
 
-		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		err := c.ws.Write(wctx, websocket.MessageText, frame)
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, frame)
 		cancel()
 		if err != nil {
 			c.log.Debug("realtime: write failed", "err", err)
 			c.closeNow(protocol.CloseConnectionLost, "write failed")
-			return false
 		}
 	}
 }
 
-// ping checks liveness: a client that sent nothing and answered no ping for
-// livenessTimeout is treated as lost.
-func (c *conn) ping(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(ctx, pingInterval-time.Second)
-	err := c.ws.Ping(pctx)
+// ping runs from a timer every pingInterval. A client that sent nothing and
+// answered no ping for livenessTimeout is treated as lost.
+func (c *conn) ping() {
+	ctx, cancel := context.WithTimeout(context.Background(), pingInterval-time.Second)
+	err := c.ws.Ping(ctx)
 	cancel()
 	if err == nil {
 		c.seen()
-		return true
-	}
-	if errors.Is(err, context.Canceled) {
-		return false
 	}
 	if time.Since(time.Unix(0, c.lastSeen.Load())) > livenessTimeout {
 		c.closeNow(protocol.CloseConnectionLost, "connection lost")
-		return false
+		return
 	}
-	return true
+
+	c.mu.Lock()
+	if !c.closed {
+		c.pinger.Reset(pingInterval)
+	}
+	c.mu.Unlock()
 }

@@ -71,7 +71,6 @@ func (s *Server) serveVisitor(w http.ResponseWriter, r *http.Request) {
 
 	log := s.opts.Logger.With("org_id", org.ID, "site_id", site.ID)
 	vs := &visitorSession{conn: newConn(ws, log), org: org, site: site, origin: origin}
-	go vs.conn.writeLoop(context.WithoutCancel(ctx))
 	s.readLoop(ctx, vs.conn, func(f protocol.Frame) { s.visitorFrame(ctx, vs, f) })
 
 	if vs.joined {
