@@ -151,6 +151,18 @@ func signIn(p *page, dashURL, email, password string) {
 	})()`)
 }
 
+// signInAdmin signs in as the demo admin, who takes no calls, and waits for
+// the team page with its members.
+func signInAdmin(p *page, dashURL string) {
+	p.t.Helper()
+	p.do("open the sign-in page", chromedp.Navigate(dashURL+"/login"))
+	fillLogin(p, demo.AdminEmail, demo.Password)
+	p.waitFor("the team page", 15*time.Second, `(() => {
+		if (location.pathname !== '/admin/team') return 'at ' + location.pathname;
+		return document.querySelectorAll('#members-body tr').length > 0 || 'no members yet';
+	})()`)
+}
+
 // fillLogin types the credentials into the sign-in form and submits it. A
 // page that has just been redirected can still swap its document under the
 // DevTools session ("could not find node"), so the typing is tried again on a

@@ -261,6 +261,21 @@ func (p *page) clickShadow(selector string) {
 	p.do("click "+selector, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
+// click clicks the first element a CSS selector finds, waiting up to 10 s
+// for it to exist and be enabled. It clicks from inside the page, in one
+// step, so that a list redrawn meanwhile cannot leave it holding a node that
+// is gone.
+func (p *page) click(selector string) {
+	p.t.Helper()
+	expr := fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		if (!el || el.disabled) return false;
+		el.click();
+		return true;
+	})()`, selector)
+	p.waitFor("to click "+selector, 10*time.Second, expr)
+}
+
 // snap saves a screenshot named after the page and step into the directory
 // named by GREETER_E2E_SHOTS, when that is set; it is for looking at the UI.
 func (p *page) snap(step string) {

@@ -20,6 +20,7 @@ type callLogJSON struct {
 	SiteID          ids.SiteID    `json:"siteId"`
 	PoolID          ids.PoolID    `json:"poolId"`
 	AgentID         *ids.AgentID  `json:"agentId"`
+	AgentName       *string       `json:"agentName"` // display name, also of a removed agent
 	VisitorID       ids.VisitorID `json:"visitorId"`
 	Status          string        `json:"status"`
 	EndReason       *string       `json:"endReason"`
@@ -86,11 +87,46 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	names, err := a.agentNames(r, u.OrgID, logs)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
 	for _, l := range logs {
-		resp.Items = append(resp.Items, toCallLogJSON(l))
+		row := toCallLogJSON(l)
+		if name, ok := names[l.AgentID]; ok {
+			row.AgentName = &name
+		}
+		resp.Items = append(resp.Items, row)
 	}
 	resp.Total = total
 	WriteJSON(w, http.StatusOK, resp)
+}
+
+// agentNames returns the display names of the agents a page of call logs
+// names. Removed profiles keep their names, so old rows still say who took
+// the call; a profile that is gone altogether is left out.
+func (a *API) agentNames(
+	r *http.Request, org ids.OrgID, logs []store.CallLog,
+) (map[ids.AgentID]string, error) {
+	names := map[ids.AgentID]string{}
+	looked := map[ids.AgentID]bool{}
+	for _, l := range logs {
+		if l.AgentID == "" || looked[l.AgentID] {
+			continue
+		}
+		looked[l.AgentID] = true
+
+		p, err := a.store.AgentProfile(r.Context(), org, l.AgentID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		names[l.AgentID] = p.DisplayName
+	}
+	return names, nil
 }
 
 func toCallLogJSON(l store.CallLog) callLogJSON {

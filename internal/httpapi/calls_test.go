@@ -87,3 +87,30 @@ func TestListCallsRefusals(t *testing.T) {
 	wantError(t, env.do(request{method: "GET", path: "/api/calls?page=0",
 		token: env.signIn(env.a.admin)}), http.StatusBadRequest, CodeBadRequest)
 }
+
+func TestListCallsNamesTheAgentEvenAfterRemoval(t *testing.T) {
+	env := newTestEnv(t)
+	env.saveLogs(env.a, env.a.agent.ID, "named", 2)
+	env.saveLogs(env.a, "", "nobody", 1)
+	admin := env.signIn(env.a.admin)
+	removed := env.do(request{method: "DELETE", path: "/api/agents/" + string(env.a.agent.ID),
+		token: admin})
+	if removed.status != http.StatusOK {
+		t.Fatalf("removing the agent: %d %s", removed.status, removed.body)
+	}
+
+	got := env.do(request{method: "GET", path: "/api/calls", token: admin})
+	if got.status != http.StatusOK {
+		t.Fatalf("%d %s", got.status, got.body)
+	}
+	for _, it := range got.json["items"].([]any) {
+		row := it.(map[string]any)
+		want := any("Agent A")
+		if row["agentId"] == nil {
+			want = nil
+		}
+		if row["agentName"] != want {
+			t.Errorf("row %v: agentName = %v, want %v", row["id"], row["agentName"], want)
+		}
+	}
+}

@@ -54,6 +54,42 @@ func (w *Web) handleWorkbench(rw http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// The admin console's pages, the call log and the invitation page are shells
+// like the workbench: their scripts load the data from the JSON API, which
+// enforces who may see what. The scripts send a visitor without a session to
+// /login and a non-admin away from the admin pages to /workbench.
+
+// handleTeam renders the admin console's team page.
+func (w *Web) handleTeam(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, "team.html", pageData{
+		Title: "Team", Page: "team", Script: "team.js", Style: "app.css",
+	})
+}
+
+// handleAPIKeys renders the admin console's API-key page.
+func (w *Web) handleAPIKeys(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, "apikeys.html", pageData{
+		Title: "API keys", Page: "api-keys", Script: "apikeys.js", Style: "app.css",
+	})
+}
+
+// handleCalls renders the call log: the organization's for an admin, the
+// agent's own rows for anyone else.
+func (w *Web) handleCalls(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, "calls.html", pageData{
+		Title: "Call log", Page: "calls", Script: "calls.js", Style: "app.css",
+	})
+}
+
+// handleInvite renders the public invitation page. The token stays in the
+// path: the script reads it from there, and the page's referrer policy keeps
+// it from leaving the dashboard's origin.
+func (w *Web) handleInvite(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, "invite.html", pageData{
+		Title: "Join your team", Page: "invite", Script: "invite.js", Style: "app.css",
+	})
+}
+
 // render executes a page template into a buffer and writes it with the
 // dashboard's security headers, so that a template error never sends half a
 // page.

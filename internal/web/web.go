@@ -1,6 +1,7 @@
-// Package web serves Greeter's browser-facing files: the dashboard pages (login
-// and agent workbench) with their CSS and JavaScript modules, the embeddable
-// widget, and a demo customer website that embeds it.
+// Package web serves Greeter's browser-facing files: the dashboard pages (login,
+// agent workbench, the admin console's team and API-key pages, the call log
+// and the invitation page) with their CSS and JavaScript modules, the
+// embeddable widget, and a demo customer website that embeds it.
 //
 // Everything is embedded in the binary. Templates are parsed and assets hashed
 // once, in New; no request reads the file system or runs a build step.
@@ -50,7 +51,9 @@ func New(opts Options) (*Web, error) {
 	}
 
 	pages, err := template.ParseFS(templateFS, "templates/layout.html",
-		"templates/login.html", "templates/workbench.html")
+		"templates/shell.html", "templates/login.html", "templates/workbench.html",
+		"templates/team.html", "templates/apikeys.html", "templates/calls.html",
+		"templates/invite.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: unable to parse templates: %w", err)
 	}
@@ -97,6 +100,10 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", w.handleRoot)
 	mux.HandleFunc("GET /login", w.handleLogin)
 	mux.HandleFunc("GET /workbench", w.handleWorkbench)
+	mux.HandleFunc("GET /admin/team", w.handleTeam)
+	mux.HandleFunc("GET /admin/api-keys", w.handleAPIKeys)
+	mux.HandleFunc("GET /calls", w.handleCalls)
+	mux.HandleFunc("GET /invite/{token}", w.handleInvite)
 	mux.HandleFunc("GET /static/{path...}", w.handleStatic)
 	mux.HandleFunc("GET /widget/v1/loader.js", w.handleLoader)
 	mux.HandleFunc("GET /widget/v1/{file}", w.handleWidgetAsset)

@@ -75,13 +75,36 @@ func TestRootRedirectsToWorkbench(t *testing.T) {
 func TestDashboardPagesCarrySecurityHeadersAndHooks(t *testing.T) {
 	_, srv := newTestServer(t)
 	cases := []struct {
-		path  string
-		hooks []string
+		path   string
+		script string
+		hooks  []string
 	}{
-		{"/login", []string{"email", "password", "login-submit"}},
-		{"/workbench", []string{
+		{"/login", "login.js", []string{"email", "password", "login-submit", "login-error"}},
+		{"/workbench", "workbench.js", []string{
 			"status-pill", "go-live", "go-away", "incoming", "accept", "decline", "countdown",
 			"call-stage", "remote-video", "local-video", "end-call", "call-message", "viewer-count",
+			"nav", "terminal", "removed", "removed-text", "removed-call",
+		}},
+		{"/admin/team", "team.js", []string{
+			"shell", "nav", "logout", "page-error", "page-notice", "add-me",
+			"members", "members-body", "invites", "invites-body",
+			"invite-form", "invite-email", "invite-name", "invite-role", "invite-submit",
+			"invite-error", "invite-result", "invite-link", "invite-copy",
+			"confirm", "confirm-title", "confirm-text", "confirm-warning", "confirm-ok",
+			"confirm-cancel",
+		}},
+		{"/admin/api-keys", "apikeys.js", []string{
+			"shell", "nav", "page-error", "key-form", "key-name", "key-submit", "key-error",
+			"key-result", "key-value", "key-copy", "key-warning", "keys-body", "confirm",
+			"confirm-ok",
+		}},
+		{"/calls", "calls.js", []string{
+			"shell", "nav", "page-error", "calls", "calls-body", "calls-total", "pager",
+		}},
+		{"/invite/abc-_123", "invite.js", []string{
+			"invite-loading", "invite-invalid", "accept-form", "invite-org", "invite-email",
+			"invite-role", "full-name", "new-password", "take-calls", "accept-error",
+			"accept-submit",
 		}},
 	}
 	for _, tc := range cases {
@@ -112,15 +135,74 @@ func TestDashboardPagesCarrySecurityHeadersAndHooks(t *testing.T) {
 			if v := res.Header.Get("Referrer-Policy"); v != "same-origin" {
 				t.Errorf("Referrer-Policy %q", v)
 			}
+			if v := res.Header.Get("X-Frame-Options"); v != "DENY" {
+				t.Errorf("X-Frame-Options %q", v)
+			}
 			for _, id := range tc.hooks {
-				if !bytes.Contains(body, []byte(`id="`+id+`"`)) {
-					t.Errorf("page lacks #%s", id)
+				if n := bytes.Count(body, []byte(`id="`+id+`"`)); n != 1 {
+					t.Errorf("page has #%s %d times, want once", id, n)
 				}
+			}
+			entry := `<script type="module" src="/static/js/` + tc.script + `"></script>`
+			if !bytes.Contains(body, []byte(entry)) {
+				t.Errorf("page does not load %s", tc.script)
 			}
 			if bytes.Contains(body, []byte("<script>")) || bytes.Contains(body, []byte(" style=")) {
 				t.Error("page has inline script or style, which the CSP would block")
 			}
 		})
+	}
+}
+
+// Only the invitation page is public; it has no token to leak in its markup
+// and nothing of the invitation: the script asks the API.
+func TestInvitePageHoldsNoInvitation(t *testing.T) {
+	_, srv := newTestServer(t)
+
+	res, body := get(t, srv, "/invite/secret-token-value", nil)
+
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if bytes.Contains(body, []byte("secret-token-value")) {
+		t.Error("the page repeats the token")
+	}
+	if res.Header.Get("Referrer-Policy") != "same-origin" {
+		t.Error("the token could leak through the Referer header")
+	}
+	for _, path := range []string{"/invite/", "/invite/a/b", "/admin/nope"} {
+		if res, _ := get(t, srv, path, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, res.StatusCode)
+		}
+	}
+}
+
+// The console pages leave the redirects for a missing session or missing
+// admin rights to the shared start-up code, and the workbench keeps its
+// terminal screens (the browser tests see them work).
+func TestConsoleModulesUseTheSharedStartUp(t *testing.T) {
+	w, _ := newTestServer(t)
+	for _, name := range []string{"js/team.js", "js/apikeys.js", "js/calls.js"} {
+		a, ok := w.static[name]
+		if !ok {
+			t.Fatalf("%s is missing", name)
+		}
+		if !bytes.Contains(a.body, []byte("await startPage({ current: ")) {
+			t.Errorf("%s does not start with startPage", name)
+		}
+	}
+	page := w.static["js/page.js"].body
+	for _, want := range []string{"location.replace('/login')", "location.replace('/workbench')"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page.js lacks %s", want)
+		}
+	}
+	wb := w.static["js/workbench.js"].body
+	for _, want := range []string{"case 4101:", "showRemoved()", "case 4100:",
+		"location.replace('/login')", "agent_removed"} {
+		if !bytes.Contains(wb, []byte(want)) {
+			t.Errorf("workbench.js lacks %s", want)
+		}
 	}
 }
 

@@ -33,3 +33,27 @@ export function flagOf(country) {
 export function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Creates an element. attrs sets properties (className, textContent, ...),
+ * except data-* and aria-* names, which become attributes; children are nodes
+ * or strings. Text always goes in as text, never as HTML.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null) continue;
+    if (name.startsWith('data-') || name.startsWith('aria-')) node.setAttribute(name, value);
+    else node[name] = value;
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+/** Formats an RFC 3339 time in the browser's locale and time zone ("" when missing). */
+export function formatDateTime(iso) {
+  if (!iso) return '';
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return '';
+  return t.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

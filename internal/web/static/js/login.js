@@ -1,6 +1,8 @@
-// Sign-in page: posts the credentials and moves on to the workbench.
+// Sign-in page: posts the credentials and moves on to the workbench (the
+// team page for an admin who does not take calls).
 import { api } from './api.js';
 import { byId } from './dom.js';
+import { homeOf } from './nav.js';
 
 const form = byId('login-form');
 const email = byId('email');
@@ -24,8 +26,9 @@ async function signIn(event) {
   submit.disabled = true;
   submit.textContent = 'Signing in…';
   try {
-    await api('POST', '/api/auth/login', { email: email.value.trim(), password: password.value });
-    location.assign('/workbench');
+    const me = await api('POST', '/api/auth/login',
+      { email: email.value.trim(), password: password.value });
+    location.assign(homeOf(me));
   } catch (err) {
     showError(err.status === 401 ? 'Invalid email or password.' : err.message);
     password.select();
@@ -38,4 +41,4 @@ async function signIn(event) {
 form.addEventListener('submit', signIn);
 
 // Someone already signed in does not need this page.
-api('GET', '/api/me').then(() => location.replace('/workbench'), () => {});
+api('GET', '/api/me').then((me) => location.replace(homeOf(me)), () => {});

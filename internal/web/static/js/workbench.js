@@ -8,6 +8,7 @@ import { IncomingCall } from './incoming.js';
 import { CallStage, showMessage } from './callstage.js';
 import { Media } from './media.js';
 import { IdleWatch } from './idle.js';
+import { renderNav } from './nav.js';
 
 const LIVE = new Set(['idle', 'in_simulation']);
 const LABELS = {
@@ -29,6 +30,10 @@ const CANCELLED = {
 const NOT_AN_AGENT =
   "Your account isn't set up to take calls yet. " +
   'Ask an admin of your organization to add you as an agent.';
+const NOT_AN_AGENT_ADMIN =
+  "You don't take calls yet. To greet visitors yourself, " +
+  'press "Add me as an agent" on the Team page.';
+const REMOVED = 'Your access to this organization has been removed.';
 const VIDEOS_MISSING = 'Add your intro and loop greeting videos before going live.';
 
 const state = {
@@ -39,6 +44,8 @@ const state = {
   profile: null,
   terminal: false,
   notAgent: false,
+  admin: false,
+  removalMessage: '', // the call:ended message of a call ended by this agent's removal
 };
 const ringtone = new Ringtone();
 const media = new Media();
@@ -64,6 +71,8 @@ async function main() {
   byId('agent-name').textContent = me.agent?.displayName || me.user?.fullName || '';
   byId('user-email').textContent = me.user?.email || '';
   byId('logout').addEventListener('click', logout);
+  state.admin = me.user?.role === 'admin';
+  renderNav(me, 'workbench');
   if (!me.agent) {
     state.notAgent = true;
     state.terminal = true;
@@ -143,6 +152,7 @@ function onEvent(event, data) {
       stage.handleSignal(data);
       break;
     case 'call:ended':
+      if (data.reason === 'agent_removed') state.removalMessage = data.message || '';
       if (!stage.active || stage.call.callId === data.callId) stage.ended(data.message);
       break;
     case 'error':
@@ -186,8 +196,8 @@ function onTerminal(code) {
       location.replace('/login');
       return;
     case 4101:
-      showTerminal('Access removed', 'Your access to this organization has been removed.', false);
-      break;
+      showRemoved();
+      return;
     case 4103:
       showTerminal('Greeter is open in another tab',
         'You can take calls from one place at a time.', true);
@@ -334,7 +344,7 @@ function renderCounts() {
 // The setup notice explains why this account cannot go live yet.
 function renderSetup() {
   let text = '';
-  if (state.notAgent) text = NOT_AN_AGENT;
+  if (state.notAgent) text = state.admin ? NOT_AN_AGENT_ADMIN : NOT_AN_AGENT;
   else if (state.profile && state.profile.videosReady === false) text = VIDEOS_MISSING;
   byId('setup-text').textContent = text;
   byId('setup-notice').hidden = !text;
@@ -346,6 +356,22 @@ function showTerminal(title, text, offerUseHere) {
   byId('terminal-text').textContent = text;
   byId('use-here').hidden = !offerUseHere;
   byId('terminal').hidden = false;
+}
+
+// The full-screen notice of a removed agent (close code 4101). Nothing
+// reconnects from here: the session is gone or no longer takes calls.
+function showRemoved() {
+  state.terminal = true;
+  byId('incoming').hidden = true;
+  byId('away-modal').hidden = true;
+  byId('shell').hidden = true;
+  byId('removed-text').textContent = REMOVED;
+  const call = byId('removed-call');
+  call.textContent = state.removalMessage;
+  call.hidden = !state.removalMessage;
+  byId('removed-admin').hidden = !state.admin;
+  byId('removed').hidden = false;
+  document.title = 'Greeter · Access removed';
 }
 
 function hideTerminal() {
