@@ -122,6 +122,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/widget/config", a.widgetConfig)
 	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
 	a.registerTeam(mux)
+	a.registerPools(mux)
 	// Without a method, so that the handler answers other methods with the
 	// body SPEC §11.2 fixes.
 	mux.HandleFunc("/api/agent/end-call", a.endCall)

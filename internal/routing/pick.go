@@ -1,6 +1,7 @@
-// Package routing chooses agents. It is pure: it sees a snapshot of
-// candidates and returns a choice, with no I/O and no clock of its own, so
-// every rule of SPEC §7.2 is tested table-driven.
+// Package routing chooses a visitor's pool and agent: rules send a page to a
+// pool (SPEC §7.1), and Pick chooses an agent of it (§7.2). It is pure: it
+// sees a snapshot of rules or candidates and returns a choice, with no I/O
+// and no clock of its own, so every rule of the spec is tested table-driven.
 package routing
 
 import (
