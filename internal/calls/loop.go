@@ -38,6 +38,7 @@ type orgLoop struct {
 	visitors map[Peer]*visitor
 	requests map[ids.RequestID]*request
 	calls    map[ids.CallID]*call
+	waiting  waitingSet
 	seq      uint64 // orders joins and requests, oldest first
 }
 
@@ -66,6 +67,7 @@ type visitor struct {
 	shown       *agent // the agent whose greeting the widget shows, even once detached
 	req         *request
 	call        *call
+	queued      bool // has an entry in the waiting set, maybe stale
 }
 
 type request struct {

@@ -486,3 +486,24 @@ func TestEndAgentCallKeepsAgentLive(t *testing.T) {
 		t.Fatalf("completed rows = %+v", rows)
 	}
 }
+
+func TestFreedCapacityGoesToTheOldestWaitingVisitor(t *testing.T) {
+	e := newEnv(t)
+	ava := &fakePeer{name: "ava"}
+	e.submit(AgentConnect{Peer: ava, Agent: AgentInfo{ID: "agent-ava", Card: protocol.AgentCard{
+		ID: "agent-ava", DisplayName: "ava"}, MaxViewers: 1, Tier: 1, VideosReady: true, Active: true}})
+	e.submit(AgentBack{Peer: ava})
+	v1, v2, v3 := e.visitor("v1"), e.visitor("v2"), e.visitor("v3")
+	e.next(v1, protocol.EventAgentAssigned)
+	e.next(v2, protocol.EventAgentUnavail)
+	e.next(v3, protocol.EventAgentUnavail)
+
+	// The oldest join is served first, then the next, each when a slot frees.
+	e.submit(VisitorLeave{Peer: v1})
+	e.sync()
+	e.next(v2, protocol.EventAgentAssigned)
+	e.none(v3, protocol.EventAgentAssigned)
+	e.submit(VisitorLeave{Peer: v2})
+	e.sync()
+	e.next(v3, protocol.EventAgentAssigned)
+}

@@ -133,6 +133,7 @@ func (l *orgLoop) moveVisitor(v *visitor, a *agent, reason string) {
 // waiting set.
 func (l *orgLoop) sendUnavailable(v *visitor, reason string, prev *agent) {
 	v.shown = nil
+	l.enterWaiting(v)
 	data := map[string]any{"reason": reason}
 	if prev != nil {
 		data["previousAgentName"] = prev.info.Card.DisplayName
@@ -196,8 +197,9 @@ func (l *orgLoop) sweep(a *agent) {
 	if !a.live() {
 		return
 	}
-	for _, v := range l.waitingVisitors() {
-		if len(a.viewers) >= a.info.MaxViewers {
+	for len(a.viewers) < a.info.MaxViewers {
+		v := l.oldestWaiting()
+		if v == nil {
 			return
 		}
 		l.attach(v, a)
@@ -216,17 +218,6 @@ func (l *orgLoop) oldestWaitingRequest(agentID ids.AgentID) *request {
 		}
 	}
 	return oldest
-}
-
-// waitingVisitors lists visitors with no agent, no request and no call.
-func (l *orgLoop) waitingVisitors() []*visitor {
-	var out []*visitor
-	for _, v := range l.visitors {
-		if v.agent == nil && v.req == nil && v.call == nil {
-			out = append(out, v)
-		}
-	}
-	return byAge(out)
 }
 
 func (l *orgLoop) visitorCard(v *visitor) protocol.VisitorCard {
