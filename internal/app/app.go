@@ -141,13 +141,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.serveReady)
+
 	cop := http.NewCrossOriginProtection()
+	// The internal API authenticates every call by its key, never by a
+	// cookie, so a browser's Origin header has nothing to protect there.
+	cop.AddInsecureBypassPattern("/api/agent/end-call")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{
 			"error": "Cross-origin request refused", "code": "FORBIDDEN",
 		})
 	}))
-	a.handler = a.recoverPanics(cop.Handler(mux))
+	a.handler = a.recoverPanics(cop.Handler(jsonAPIErrors(mux)))
 	a.ready.Store(true)
 	return a, nil
 }

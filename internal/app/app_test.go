@@ -105,3 +105,33 @@ func TestDemoSeedIsIdempotentAndServesVideos(t *testing.T) {
 		t.Fatalf("demo site = %+v, %v", site, err)
 	}
 }
+
+func TestUnknownAPIPathsAnswerJSON(t *testing.T) {
+	_, srv := newApp(t)
+	code, body := get(t, srv.URL+"/api/nothing-here")
+	if code != 404 || !strings.Contains(body, `"code":"NOT_FOUND"`) {
+		t.Fatalf("unknown path: %d %s", code, body)
+	}
+	resp, err := http.Get(srv.URL + "/api/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") == "" ||
+		!strings.Contains(string(b), "METHOD_NOT_ALLOWED") {
+		t.Fatalf("wrong method: %d %q %s", resp.StatusCode, resp.Header.Get("Allow"), b)
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/api/agent/end-call", strings.NewReader(`{}`))
+	req.Header.Set("Origin", "http://evil.test")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || strings.TrimSpace(string(b)) != `{"error":"Unauthorized"}` {
+		t.Fatalf("end-call from a browser origin: %d %s", resp.StatusCode, b)
+	}
+}

@@ -16,6 +16,12 @@ func (l *orgLoop) agentConnect(c AgentConnect) {
 		a.info = c.Agent
 		l.byPeer[c.Peer] = a
 		old.Close(protocol.CloseSessionReplaced, "session_replaced")
+		if a.call != nil {
+			// The old tab held the call's media. Until call continuity
+			// lets the new tab resume it, the call ends as if the agent's
+			// connection was lost, and the agent is live again.
+			l.endCall(a.call, causeAgentLost)
+		}
 		l.sendState(a)
 		if a.ring != nil {
 			l.sendIncoming(a.ring)

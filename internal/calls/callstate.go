@@ -42,6 +42,15 @@ var (
 	}
 )
 
+// causeServerStopped ends the calls a stopping server cannot carry over.
+// TODO: with call continuity (SPEC §9) active calls are reloaded as
+// reconnecting after a restart instead of ending here.
+var causeServerStopped = endCause{
+	reason: "server_restart", endedBy: "system",
+	visitorReason: "server_restart", visitorMsg: "The call ended because the service restarted.",
+	agentReason: "server_restart", agentMsg: "The call ended because Greeter restarted.",
+}
+
 func causeMaxDuration(minutes int) endCause {
 	msg := fmt.Sprintf("The call ended automatically after %d minutes.", minutes)
 	return endCause{

@@ -40,6 +40,7 @@ type orgLoop struct {
 	calls    map[ids.CallID]*call
 	waiting  waitingSet
 	seq      uint64 // orders joins and requests, oldest first
+	stopping bool   // the server is stopping: nothing new is rung or assigned
 }
 
 type agent struct {
@@ -124,6 +125,7 @@ func (l *orgLoop) run() {
 		case cmd := <-l.events:
 			l.process(cmd)
 		case <-l.done:
+			l.finish()
 			l.stopTimers()
 			return
 		}
@@ -214,6 +216,19 @@ func peerAndAck(cmd Command) (Peer, int) {
 		return c.Peer, c.Ack
 	}
 	return nil, 0
+}
+
+// finish closes, when the server stops, what it cannot carry over, so that
+// no call-log row is left pending or accepted: rings and requests end as
+// abandoned, calls as completed, both with reason server_restart.
+func (l *orgLoop) finish() {
+	l.stopping = true
+	for _, req := range l.requests {
+		l.endRequest(req, RecordAbandoned, "server_restart", "server_restart")
+	}
+	for _, c := range l.calls {
+		l.endCall(c, causeServerStopped)
+	}
 }
 
 // stopTimers cancels every pending timer when the loop stops.

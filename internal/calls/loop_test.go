@@ -507,3 +507,66 @@ func TestFreedCapacityGoesToTheOldestWaitingVisitor(t *testing.T) {
 	e.sync()
 	e.next(v3, protocol.EventAgentAssigned)
 }
+
+func TestStoppingTheHubClosesRingsAndCalls(t *testing.T) {
+	e := newEnv(t)
+	_, _, _ = e.call()
+	ben := e.live("ben")
+	v2 := e.visitor("v2")
+	e.submit(CallRequest{Peer: v2, Ack: e.nextAck()})
+	e.sync()
+	e.next(ben, protocol.EventCallIncoming)
+
+	e.hub.Close()
+	if rows := e.recs.byStatus(RecordPending); len(rows) != 0 {
+		t.Fatalf("rows left pending: %+v", rows)
+	}
+	if rows := e.recs.byStatus(RecordAccepted); len(rows) != 0 {
+		t.Fatalf("rows left accepted: %+v", rows)
+	}
+	done := e.recs.byStatus(RecordCompleted)
+	gone := e.recs.byStatus(RecordAbandoned)
+	if len(done) != 1 || done[0].EndReason != "server_restart" || len(gone) != 1 ||
+		gone[0].EndReason != "server_restart" {
+		t.Fatalf("completed %+v, abandoned %+v", done, gone)
+	}
+}
+
+func TestSecondTabDuringACallEndsItCleanly(t *testing.T) {
+	e := newEnv(t)
+	first, v, _ := e.call()
+	second := e.agent("ava", true)
+	e.sync()
+	if first.closed != protocol.CloseSessionReplaced {
+		t.Fatalf("first tab closed with %d", first.closed)
+	}
+	if got := e.next(v, protocol.EventCallEnded)["message"]; got != lostMessage {
+		t.Fatalf("visitor message = %v", got)
+	}
+	if st := lastState(e, second); st == StatusInCall || st == "" {
+		t.Fatalf("new tab status = %q", st)
+	}
+}
+
+func TestVisitorIsGreetedWhenItsRequestEndsAndAnAgentIsFree(t *testing.T) {
+	e := newEnv(t)
+	ava := e.live("ava")
+	v := e.visitor("v1")
+	e.submit(CallRequest{Peer: v, Ack: e.nextAck()})
+	e.sync()
+	e.next(ava, protocol.EventCallIncoming)
+
+	// Ava's connection drops during the ring; she comes back and goes live,
+	// but she is never rung twice for the same request.
+	e.submit(AgentLeave{Peer: ava})
+	ava2 := e.live("ava")
+	e.none(ava2, protocol.EventCallIncoming)
+
+	// When the widget gives up, the visitor sees Ava's greeting again rather
+	// than nothing.
+	e.submit(CallCancel{Peer: v, Timeout: true})
+	e.sync()
+	if got := e.next(v, protocol.EventAgentAssigned)["agent"].(map[string]any)["displayName"]; got != "ava" {
+		t.Fatalf("assigned %v", got)
+	}
+}

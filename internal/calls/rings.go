@@ -66,6 +66,9 @@ func (l *orgLoop) anyoneCanTakeCalls() bool {
 // routeRequest rings the best agent for req, or leaves it waiting for a
 // capacity sweep.
 func (l *orgLoop) routeRequest(req *request) {
+	if l.stopping {
+		return
+	}
 	v := req.visitor
 	var prefer ids.AgentID
 	if v.agent != nil {
@@ -219,6 +222,6 @@ func (l *orgLoop) endRequest(req *request, status, endReason, agentReason string
 	}
 
 	if v.peer != nil && v.agent == nil && v.call == nil {
-		l.sendUnavailable(v, "no_agents", nil)
+		l.greetOrWait(v)
 	}
 }

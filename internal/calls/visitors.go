@@ -29,12 +29,7 @@ func (l *orgLoop) visitorJoin(c VisitorJoin) {
 	l.visitors[c.Peer] = v
 	l.reply(c.Peer, c.Ack, protocol.EventVisitorJoin, map[string]any{"visitorId": v.id}, nil)
 
-	if a := l.pickViewer(nil); a != nil {
-		l.attach(v, a)
-		l.sendAssigned(v)
-	} else {
-		l.sendUnavailable(v, "no_agents", nil)
-	}
+	l.greetOrWait(v)
 	l.poolVisitorsChanged()
 }
 
@@ -129,6 +124,17 @@ func (l *orgLoop) moveVisitor(v *visitor, a *agent, reason string) {
 	}
 }
 
+// greetOrWait gives a visitor without an agent the best viewer agent, or
+// puts it in the waiting set when nobody can take it.
+func (l *orgLoop) greetOrWait(v *visitor) {
+	if a := l.pickViewer(nil); a != nil {
+		l.attach(v, a)
+		l.sendAssigned(v)
+		return
+	}
+	l.sendUnavailable(v, "no_agents", nil)
+}
+
 // sendUnavailable tells a visitor that nobody can greet it; it joins the
 // waiting set.
 func (l *orgLoop) sendUnavailable(v *visitor, reason string, prev *agent) {
@@ -186,7 +192,7 @@ func (l *orgLoop) reassignViewers(a *agent, reason string, keep *visitor) {
 // sweep offers capacity that may have appeared at a to waiting requests
 // first, then to waiting visitors, oldest first (SPEC §7.4).
 func (l *orgLoop) sweep(a *agent) {
-	if !a.live() {
+	if !a.live() || l.stopping {
 		return
 	}
 	if a.ring == nil {

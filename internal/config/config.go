@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -123,8 +124,8 @@ func (c Config) Validate() error {
 	if c.Signup != "open" && c.Signup != "closed" {
 		bad("GREETER_SIGNUP must be \"open\" or \"closed\", not %q", c.Signup)
 	}
-	if c.RateLimitScale <= 0 {
-		bad("GREETER_RATE_LIMIT_SCALE must be greater than 0")
+	if !(c.RateLimitScale > 0) || math.IsInf(c.RateLimitScale, 0) {
+		bad("GREETER_RATE_LIMIT_SCALE must be a finite number greater than 0")
 	}
 	for _, u := range c.STUNURLs {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") {

@@ -31,6 +31,8 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{map[string]string{"GREETER_SIGNUP": "maybe"}, "GREETER_SIGNUP"},
 		{map[string]string{"GREETER_RATE_LIMIT_SCALE": "0"}, "GREETER_RATE_LIMIT_SCALE"},
 		{map[string]string{"GREETER_RATE_LIMIT_SCALE": "fast"}, "GREETER_RATE_LIMIT_SCALE"},
+		{map[string]string{"GREETER_RATE_LIMIT_SCALE": "NaN"}, "GREETER_RATE_LIMIT_SCALE"},
+		{map[string]string{"GREETER_RATE_LIMIT_SCALE": "Inf"}, "GREETER_RATE_LIMIT_SCALE"},
 		{map[string]string{"GREETER_STUN_URLS": "http://x"}, "GREETER_STUN_URLS"},
 		{map[string]string{"GREETER_TURN_URLS": "turn:x:3478"}, "GREETER_TURN_SECRET"},
 		{map[string]string{"GREETER_LOG_LEVEL": "loud"}, "GREETER_LOG_LEVEL"},

@@ -48,14 +48,18 @@ type callsResponse struct {
 	Total    int           `json:"total"`
 }
 
+// maxCallsPage keeps (page-1)*callsPageSize far from overflowing.
+const maxCallsPage = 1_000_000
+
 // listCalls handles GET /api/calls?page=. Admins see their organization's
 // call logs; everyone else only the rows of their own agent profile.
 func (a *API) listCalls(w http.ResponseWriter, r *http.Request, u store.User) {
 	page := 1
 	if p := r.URL.Query().Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			WriteError(w, http.StatusBadRequest, CodeBadRequest, "page must be a positive integer")
+		if err != nil || n < 1 || n > maxCallsPage {
+			WriteError(w, http.StatusBadRequest, CodeBadRequest,
+				"page must be a whole number from 1 to 1000000")
 			return
 		}
 		page = n

@@ -164,7 +164,16 @@ func (a *API) setUserRole(w http.ResponseWriter, r *http.Request, u store.User) 
 	a.log.InfoContext(r.Context(), "user role changed", slog.String("org_id", string(u.OrgID)),
 		slog.String("user_id", string(target)), slog.String("role", changed.Role),
 		slog.String("by_user_id", string(u.ID)))
-	WriteJSON(w, http.StatusOK, toMemberJSON(store.TeamMember{User: changed}, nil))
+	member := store.TeamMember{User: changed}
+	profile, err := a.store.AgentProfileByUserID(r.Context(), target)
+	switch {
+	case err == nil:
+		member.Agent = &profile
+	case !errors.Is(err, store.ErrNotFound):
+		a.failed(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, toMemberJSON(member, nil))
 }
 
 // removeUser handles DELETE /api/users/{id}: the member is deactivated with
