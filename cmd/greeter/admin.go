@@ -32,7 +32,8 @@ func migrate(ctx context.Context, args []string, out io.Writer, getenv func(stri
 }
 
 // createAdmin creates an organization with its first admin and prints a
-// one-time password for them.
+// generated password for them. TODO: print a one-time password-setup link
+// (SPEC §18.2) once users can set their own password.
 func createAdmin(ctx context.Context, args []string, out io.Writer,
 	getenv func(string) string) error {
 
@@ -86,7 +87,7 @@ func createAdmin(ctx context.Context, args []string, out io.Writer,
 		return err
 	}
 	fmt.Fprintf(out, "Created organization %q (%s) with admin %s.\n", o.Name, o.ID, u.Email)
-	fmt.Fprintf(out, "One-time password: %s\nSign in at %s/login.\n", password,
-		cfg.PublicOrigin())
+	fmt.Fprintf(out, "Password: %s\nSign in at %s/login. Keep it safe: it cannot be "+
+		"changed yet.\n", password, cfg.PublicOrigin())
 	return nil
 }

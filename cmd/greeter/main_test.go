@@ -74,7 +74,7 @@ func TestCreateAdminPrintsAOneTimePassword(t *testing.T) {
 	if err := run(context.Background(), args, &out, envOf(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "One-time password: ") {
+	if !strings.Contains(out.String(), "Password: ") {
 		t.Fatalf("output = %q", out.String())
 	}
 	err := run(context.Background(), args, &out, envOf(nil))
