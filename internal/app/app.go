@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		st.Close()
 		return nil, err
 	}
+	a.closeInterrupted(ctx, o.Clock.Now())
 	ice := httpapi.ICEConfig{
 		STUNURLs:   cfg.STUNURLs,
 		TURNURLs:   cfg.TURNURLs,
@@ -224,6 +225,29 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// closeInterrupted finishes the call logs that a crashed run left pending or
+// accepted. It waits for the journal to replay what it held first, so that
+// the last snapshots of that run land before anything is closed.
+func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
+	deadline := time.Now().Add(10 * time.Second)
+	for a.records.Depth() > 0 {
+		if time.Now().After(deadline) {
+			a.log.Warn("app: the journal is still replaying; call logs left open by a " +
+				"previous run are closed at the next start")
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n, err := a.store.CloseInterruptedCallLogs(ctx, now)
+	if err != nil {
+		a.log.Error("app: unable to close call logs left open by a previous run", "err", err)
+		return
+	}
+	if n > 0 {
+		a.log.Info("closed call logs left open by a previous run", "count", n)
+	}
 }
 
 // directory loads organization configuration for the call loops.

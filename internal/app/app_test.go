@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"greeter/internal/config"
 	"greeter/internal/demo"
+	"greeter/internal/store"
 )
 
 func newApp(t *testing.T) (*App, *httptest.Server) {
@@ -133,5 +135,47 @@ func TestUnknownAPIPathsAnswerJSON(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || strings.TrimSpace(string(b)) != `{"error":"Unauthorized"}` {
 		t.Fatalf("end-call from a browser origin: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DBPath = filepath.Join(dir, "greeter.db")
+	cfg.DataDir = filepath.Join(dir, "data")
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+
+	first, err := New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, _, err := first.Store().CreateOrg(ctx, store.NewOrg{Name: "Acme",
+		AdminEmail: "a@acme.test", AdminFullName: "A", AdminPasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := first.Store().CreateSite(ctx, store.NewSite{OrgID: org.ID, Name: "Shop",
+		AllowedOrigins: []string{"https://shop.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = first.Store().SaveCallLog(ctx, store.CallLog{ID: "ring", OrgID: org.ID,
+		SiteID: site.ID, RequestID: "req_1", VisitorID: "v_1", Status: store.CallPending,
+		RingStartedAt: &now, CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close(ctx) // as after a crash: the row was never finished
+
+	second, err := New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close(ctx)
+	row, err := second.Store().CallLog(ctx, org.ID, "ring")
+	if err != nil || row.Status != store.CallAbandoned || row.EndReason != "server_restart" {
+		t.Fatalf("row after restart = %+v, %v", row, err)
 	}
 }
