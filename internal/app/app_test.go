@@ -179,3 +179,15 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 		t.Fatalf("row after restart = %+v, %v", row, err)
 	}
 }
+
+func TestJSONAPIErrorsKeepsPathValues(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/echo/{v}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.PathValue("v"))
+	})
+	rec := httptest.NewRecorder()
+	jsonAPIErrors(mux).ServeHTTP(rec, httptest.NewRequest("GET", "/api/echo/hello", nil))
+	if rec.Code != 200 || rec.Body.String() != "hello" {
+		t.Fatalf("got %d %q, want the path value", rec.Code, rec.Body.String())
+	}
+}

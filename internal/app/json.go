@@ -23,9 +23,11 @@ func jsonAPIErrors(mux *http.ServeMux) http.Handler {
 			mux.ServeHTTP(w, r)
 			return
 		}
+		// Handler only finds the route; ServeHTTP must serve it, since it
+		// is what sets the path values ({id}) on the request.
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			mux.ServeHTTP(w, r)
 			return
 		}
 
