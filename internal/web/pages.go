@@ -39,55 +39,16 @@ func (w *Web) handleRoot(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/workbench", http.StatusSeeOther)
 }
 
-// handleLogin renders the sign-in page.
-func (w *Web) handleLogin(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "login.html", pageData{
-		Title: "Sign in", Page: "login", Script: "login.js", Style: "app.css",
-	})
-}
-
-// handleWorkbench renders the agent workbench. The page itself holds no user
-// data: its script asks /api/me and goes to /login when the session is gone.
-func (w *Web) handleWorkbench(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "workbench.html", pageData{
-		Title: "Workbench", Page: "workbench", Script: "workbench.js", Style: "app.css",
-	})
-}
-
-// The admin console's pages, the call log and the invitation page are shells
-// like the workbench: their scripts load the data from the JSON API, which
-// enforces who may see what. The scripts send a visitor without a session to
-// /login and a non-admin away from the admin pages to /workbench.
-
-// handleTeam renders the admin console's team page.
-func (w *Web) handleTeam(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "team.html", pageData{
-		Title: "Team", Page: "team", Script: "team.js", Style: "app.css",
-	})
-}
-
-// handleAPIKeys renders the admin console's API-key page.
-func (w *Web) handleAPIKeys(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "apikeys.html", pageData{
-		Title: "API keys", Page: "api-keys", Script: "apikeys.js", Style: "app.css",
-	})
-}
-
-// handleCalls renders the call log: the organization's for an admin, the
-// agent's own rows for anyone else.
-func (w *Web) handleCalls(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "calls.html", pageData{
-		Title: "Call log", Page: "calls", Script: "calls.js", Style: "app.css",
-	})
-}
-
-// handleInvite renders the public invitation page. The token stays in the
-// path: the script reads it from there, and the page's referrer policy keeps
-// it from leaving the dashboard's origin.
-func (w *Web) handleInvite(rw http.ResponseWriter, r *http.Request) {
-	w.render(rw, r, "invite.html", pageData{
-		Title: "Join your team", Page: "invite", Script: "invite.js", Style: "app.css",
-	})
+// page serves a dashboard page. Every page is a shell: its script loads the
+// data from the JSON API, which enforces who may see what, and sends a
+// visitor without a session to /login and a non-admin away from the admin
+// pages to /workbench. The invitation page's token stays in the path, where
+// its script reads it; the referrer policy keeps it on the dashboard's origin.
+func (w *Web) page(tmpl, title, name, script string) http.HandlerFunc {
+	data := pageData{Title: title, Page: name, Script: script, Style: "app.css"}
+	return func(rw http.ResponseWriter, r *http.Request) {
+		w.render(rw, r, tmpl, data)
+	}
 }
 
 // render executes a page template into a buffer and writes it with the

@@ -98,12 +98,15 @@ func webSocketOrigin(publicURL string) (string, error) {
 // Register adds every route of the package to mux.
 func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", w.handleRoot)
-	mux.HandleFunc("GET /login", w.handleLogin)
-	mux.HandleFunc("GET /workbench", w.handleWorkbench)
-	mux.HandleFunc("GET /admin/team", w.handleTeam)
-	mux.HandleFunc("GET /admin/api-keys", w.handleAPIKeys)
-	mux.HandleFunc("GET /calls", w.handleCalls)
-	mux.HandleFunc("GET /invite/{token}", w.handleInvite)
+	mux.HandleFunc("GET /login", w.page("login.html", "Sign in", "login", "login.js"))
+	mux.HandleFunc("GET /workbench",
+		w.page("workbench.html", "Workbench", "workbench", "workbench.js"))
+	mux.HandleFunc("GET /admin/team", w.page("team.html", "Team", "team", "team.js"))
+	mux.HandleFunc("GET /admin/api-keys",
+		w.page("apikeys.html", "API keys", "api-keys", "apikeys.js"))
+	mux.HandleFunc("GET /calls", w.page("calls.html", "Call log", "calls", "calls.js"))
+	mux.HandleFunc("GET /invite/{token}",
+		w.page("invite.html", "Join your team", "invite", "invite.js"))
 	mux.HandleFunc("GET /static/{path...}", w.handleStatic)
 	mux.HandleFunc("GET /widget/v1/loader.js", w.handleLoader)
 	mux.HandleFunc("GET /widget/v1/{file}", w.handleWidgetAsset)
