@@ -152,23 +152,7 @@ func (s *Store) AgentProfileByID(ctx context.Context, agentID ids.AgentID) (Agen
 func (s *Store) ListAgentProfiles(ctx context.Context, orgID ids.OrgID) ([]AgentProfile, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+agentColumns+` FROM agent_profiles
 		WHERE org_id = ? AND active = 1 ORDER BY display_name, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list agent profiles: %w", err)
-	}
-	defer rows.Close()
-
-	var list []AgentProfile
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list agent profiles: %w", err)
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list agent profiles: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list agent profiles", scanAgent)
 }
 
 // SetAgentVideos replaces the three greeting videos of an agent profile.

@@ -178,23 +178,7 @@ func (s *Store) ListCallLogs(
 	rows, err := s.db.QueryContext(ctx, `SELECT `+callLogColumns+` FROM call_logs
 		WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list call logs: %w", err)
-	}
-	defer rows.Close()
-
-	var list []CallLog
-	for rows.Next() {
-		l, err := scanCallLog(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list call logs: %w", err)
-		}
-		list = append(list, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list call logs: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list call logs", scanCallLog)
 }
 
 // CountCallLogs returns how many of the organization's call logs match f,

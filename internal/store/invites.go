@@ -140,23 +140,7 @@ func (s *Store) ListInvites(ctx context.Context, orgID ids.OrgID) ([]Invite, err
 	rows, err := s.db.QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites
 		WHERE org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL
 		ORDER BY created_at DESC, id DESC`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list invites: %w", err)
-	}
-	defer rows.Close()
-
-	var list []Invite
-	for rows.Next() {
-		inv, err := scanInvite(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list invites: %w", err)
-		}
-		list = append(list, inv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list invites: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list invites", scanInvite)
 }
 
 // InviteByTokenHash returns the invitation whose token hashes to hash, in

@@ -50,23 +50,7 @@ func (s *Store) CatchAllPool(ctx context.Context, orgID ids.OrgID) (Pool, error)
 func (s *Store) ListPools(ctx context.Context, orgID ids.OrgID) ([]Pool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+poolColumns+` FROM pools
 		WHERE org_id = ? ORDER BY is_catch_all DESC, name, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list pools: %w", err)
-	}
-	defer rows.Close()
-
-	var list []Pool
-	for rows.Next() {
-		p, err := scanPool(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list pools: %w", err)
-		}
-		list = append(list, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list pools: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list pools", scanPool)
 }
 
 // PoolMembers returns the members of one of the organization's pools by tier.
@@ -79,25 +63,7 @@ func (s *Store) PoolMembers(
 		FROM pool_members m JOIN pools p ON p.id = m.pool_id
 		WHERE m.pool_id = ? AND p.org_id = ?
 		ORDER BY m.priority_rank, m.agent_id`, poolID, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-	}
-	defer rows.Close()
-
-	var list []PoolMember
-	for rows.Next() {
-		var m PoolMember
-		err := rows.Scan(&m.PoolID, &m.AgentID, &m.PriorityRank,
-			&m.WaveVideo, &m.IntroVideo, &m.LoopVideo)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-		}
-		list = append(list, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list pool members", scanPoolMember)
 }
 
 func scanPool(row scanner) (Pool, error) {

@@ -205,23 +205,7 @@ func (s *Store) ListPoolMembers(ctx context.Context, orgID ids.OrgID) ([]PoolMem
 		FROM pool_members m JOIN pools p ON p.id = m.pool_id
 		WHERE p.org_id = ?
 		ORDER BY m.pool_id, m.priority_rank, m.agent_id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-	}
-	defer rows.Close()
-
-	var list []PoolMember
-	for rows.Next() {
-		m, err := scanPoolMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-		}
-		list = append(list, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list pool members: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list pool members", scanPoolMember)
 }
 
 const memberColumns = `pool_id, agent_id, priority_rank, wave_video, intro_video, loop_video`

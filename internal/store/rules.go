@@ -168,23 +168,7 @@ func (s *Store) DeleteRule(ctx context.Context, orgID ids.OrgID, ruleID RuleID) 
 func (s *Store) ListRules(ctx context.Context, orgID ids.OrgID) ([]Rule, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+ruleColumns+` FROM routing_rules
 		WHERE org_id = ? ORDER BY priority DESC, created_at, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list rules: %w", err)
-	}
-	defer rows.Close()
-
-	var list []Rule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list rules: %w", err)
-		}
-		list = append(list, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list rules: %w", err)
-	}
-	return list, nil
+	return collect(rows, err, "list rules", scanRule)
 }
 
 // encodeRule validates the rule's conditions and priority, and returns its

@@ -167,6 +167,31 @@ func mustAffectOne(res sql.Result) error {
 	return nil
 }
 
+// collect reads every row of a query with scan. It takes QueryContext's
+// results as they come, so that each list method states only its query; what
+// names the list in error messages ("list pools").
+func collect[T any](rows *sql.Rows, err error, what string,
+	scan func(scanner) (T, error)) ([]T, error) {
+
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to %s: %w", what, err)
+	}
+	defer rows.Close()
+
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to %s: %w", what, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to %s: %w", what, err)
+	}
+	return list, nil
+}
+
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface {
 	Scan(dest ...any) error
