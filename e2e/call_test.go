@@ -17,14 +17,7 @@ import (
 // Ava accepts, video flows both ways peer to peer, the visitor hangs up, and
 // the call log records a completed call with its duration.
 func TestVisitorAndAgentTalkByVideo(t *testing.T) {
-	requireChromium(t)
-	srv := startServer(t)
-	agent := newPage(t, "agent")
-	visitor := newPage(t, "visitor")
-	artifacts(t, agent, visitor)
-
-	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
-	goLive(agent)
+	srv, agent, visitor := avaLiveWithVisitor(t)
 
 	visitor.do("open the demo shop", chromedp.Navigate(srv.demoURL+"/"))
 	visitor.waitFor("the widget to open with Ava", 20*time.Second, widgetJS(
@@ -139,6 +132,21 @@ func TestWorkbenchRequiresSignIn(t *testing.T) {
 }
 
 // signIn signs in on the login page and waits for the connected workbench.
+// avaLiveWithVisitor starts a server and two browsers: Ava signed in and
+// Live in the agent's, and a fresh visitor's, with screenshots on failure.
+func avaLiveWithVisitor(t *testing.T) (*server, *page, *page) {
+	t.Helper()
+	requireChromium(t)
+	srv := startServer(t)
+	agent := newPage(t, "agent")
+	visitor := newPage(t, "visitor")
+	artifacts(t, agent, visitor)
+
+	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
+	goLive(agent)
+	return srv, agent, visitor
+}
+
 func signIn(p *page, dashURL, email, password string) {
 	p.t.Helper()
 	p.do("open the sign-in page", chromedp.Navigate(dashURL+"/login"))

@@ -18,14 +18,7 @@ import (
 // the cancel, the widget goes back to the greeting, and the log records a
 // cancelled request.
 func TestVisitorCancelStopsTheRing(t *testing.T) {
-	requireChromium(t)
-	srv := startServer(t)
-	agent := newPage(t, "agent")
-	visitor := newPage(t, "visitor")
-	artifacts(t, agent, visitor)
-
-	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
-	goLive(agent)
+	srv, agent, visitor := avaLiveWithVisitor(t)
 	openShop(visitor, srv, "/")
 	// A single-page-app navigation re-joins with the new URL (SPEC §7.6).
 	mustEval[any](visitor, `history.pushState({}, '', '/pricing?via=spa'), null`)
@@ -57,14 +50,7 @@ func TestVisitorCancelStopsTheRing(t *testing.T) {
 // Ava declines; nobody else is live, so the visitor keeps waiting and the log
 // records the declined ring.
 func TestAgentDeclineKeepsTheVisitorWaiting(t *testing.T) {
-	requireChromium(t)
-	srv := startServer(t)
-	agent := newPage(t, "agent")
-	visitor := newPage(t, "visitor")
-	artifacts(t, agent, visitor)
-
-	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
-	goLive(agent)
+	srv, agent, visitor := avaLiveWithVisitor(t)
 	openShop(visitor, srv, "/")
 
 	visitor.clickShadow("[data-action=camera]")
@@ -84,14 +70,7 @@ func TestAgentDeclineKeepsTheVisitorWaiting(t *testing.T) {
 // The page's Greeter command queue, Escape and a second loader behave as
 // SPEC §12.1 says, and destroy removes the widget and its connection.
 func TestWidgetCommandsAndSecondLoader(t *testing.T) {
-	requireChromium(t)
-	srv := startServer(t)
-	agent := newPage(t, "agent")
-	visitor := newPage(t, "visitor")
-	artifacts(t, agent, visitor)
-
-	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
-	goLive(agent)
+	srv, agent, visitor := avaLiveWithVisitor(t)
 	openShop(visitor, srv, "/")
 
 	visitor.do("press Escape", chromedp.KeyEvent(kb.Escape))
@@ -217,14 +196,7 @@ func TestVisitorMovesWhenTheirAgentStepsAway(t *testing.T) {
 // A ring nobody answers sets the agent Away with a blocking notice; "Go live
 // again" brings the agent back.
 func TestUnansweredRingMarksTheAgentAway(t *testing.T) {
-	requireChromium(t)
-	srv := startServer(t)
-	agent := newPage(t, "agent")
-	visitor := newPage(t, "visitor")
-	artifacts(t, agent, visitor)
-
-	signIn(agent, srv.dashURL, "ava@demo.greeter.test", demo.Password)
-	goLive(agent)
+	srv, agent, visitor := avaLiveWithVisitor(t)
 	openShop(visitor, srv, "/")
 
 	visitor.clickShadow("[data-action=camera]")
