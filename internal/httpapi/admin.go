@@ -36,6 +36,10 @@ type Hub interface {
 	// AgentStatuses returns the presence of the organization's connected
 	// agents; a missing agent is offline.
 	AgentStatuses(ctx context.Context, org ids.OrgID) (map[ids.AgentID]string, error)
+	// Reconfigure makes live routing see the organization's configuration
+	// as the database now holds it (SPEC §7.6). Handlers call it after every
+	// committed change to pools, rules, members, agent profiles or settings.
+	Reconfigure(ctx context.Context, org ids.OrgID) error
 }
 
 // noHub is the Hub of an API built without live state.
@@ -50,6 +54,8 @@ func (noHub) EndAgentCall(context.Context, ids.OrgID, ids.AgentID, string) (bool
 func (noHub) AgentStatuses(context.Context, ids.OrgID) (map[ids.AgentID]string, error) {
 	return map[ids.AgentID]string{}, nil
 }
+
+func (noHub) Reconfigure(context.Context, ids.OrgID) error { return nil }
 
 // registerTeam adds the team, invitation and API-key routes.
 func (a *API) registerTeam(mux *http.ServeMux) {
