@@ -22,7 +22,6 @@ import (
 	"greeter/internal/config"
 	"greeter/internal/demo"
 	"greeter/internal/httpapi"
-	"greeter/internal/ids"
 	"greeter/internal/media"
 	"greeter/internal/realtime"
 	"greeter/internal/records"
@@ -100,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		Clock:     o.Clock,
 		Logger:    log,
 		Records:   a.records,
-		Directory: directory{st},
+		Directory: realtime.Directory{Store: st, Origin: cfg.PublicOrigin()},
 		ICE:       func(subject string) any { return ice.Build(subject, o.Clock.Now()) },
 	})
 	a.realtime = realtime.New(realtime.Options{
@@ -110,8 +109,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		Logger:    log,
 		PublicURL: cfg.PublicOrigin(),
 		Secret:    secret,
-		Settings: func(org store.Org, site store.Site) any {
-			return httpapi.EffectiveSettings(org.WidgetDefaults, site.WidgetOverrides)
+		Settings: func(org store.Org, site store.Site) (any, time.Duration) {
+			s := httpapi.EffectiveSettings(org.WidgetDefaults, site.WidgetOverrides)
+			return s, time.Duration(s.TriggerDelaySeconds) * time.Second
 		},
 		Now: o.Clock.Now,
 	})
@@ -153,8 +153,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		})
 	}))
 	a.handler = a.recoverPanics(cop.Handler(jsonAPIErrors(mux)))
+	if err := a.loadRouting(ctx); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	a.hub.Ready(o.Clock.Now())
 	a.ready.Store(true)
 	return a, nil
+}
+
+// loadRouting loads every organization's routing mirror into its loop, so
+// that the first visitor is routed with it (SPEC §7.6).
+func (a *App) loadRouting(ctx context.Context) error {
+	orgs, err := a.store.OrgIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("app: unable to load routing: %w", err)
+	}
+	for _, org := range orgs {
+		if err := a.hub.Load(ctx, org); err != nil {
+			return fmt.Errorf("app: unable to load routing: %w", err)
+		}
+	}
+	return nil
 }
 
 // Handler serves everything on the dashboard origin.
@@ -248,27 +268,6 @@ func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
 	if n > 0 {
 		a.log.Info("closed call logs left open by a previous run", "count", n)
 	}
-}
-
-// directory loads organization configuration for the call loops.
-type directory struct{ st *store.Store }
-
-func (d directory) OrgConfig(ctx context.Context, org ids.OrgID) (calls.OrgConfig, error) {
-	o, err := d.st.OrgByID(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	pool, err := d.st.CatchAllPool(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	return calls.OrgConfig{
-		Name:           o.Name,
-		Paused:         o.Status == "paused",
-		RNASeconds:     o.RNASeconds,
-		MaxCallMinutes: o.MaxCallMinutes,
-		CatchAll:       calls.Pool{ID: pool.ID, Name: pool.Name},
-	}, nil
 }
 
 // loadSecret returns the installation's signing secret, creating it on the

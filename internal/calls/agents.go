@@ -3,47 +3,102 @@ package calls
 import (
 	"time"
 
+	"greeter/internal/ids"
 	"greeter/internal/protocol"
+)
+
+// Presence timings of SPEC §6.3.
+const (
+	disconnectGrace = 10 * time.Second
+	staleAfter      = 120 * time.Second
+	staleEvery      = 15 * time.Second
 )
 
 func (l *orgLoop) agentConnect(c AgentConnect) {
 	a := l.agents[c.Agent.ID]
-	if a != nil && a.peer != nil {
-		// A second connection of the same agent takes over at once.
-		old := a.peer
-		delete(l.byPeer, old)
-		a.peer = c.Peer
-		a.info = c.Agent
-		l.byPeer[c.Peer] = a
-		old.Close(protocol.CloseSessionReplaced, "session_replaced")
-		if a.call != nil {
-			// The old tab held the call's media. Until call continuity
-			// lets the new tab resume it, the call ends as if the agent's
-			// connection was lost, and the agent is live again.
-			l.endCall(a.call, causeAgentLost)
-		}
-		l.sendState(a)
-		if a.ring != nil {
-			l.sendIncoming(a.ring)
-		}
+	// The profile as the connection loaded it is as fresh as the mirror's;
+	// later admin changes reach it through reconfigure.
+	info := c.Agent
+	switch {
+	case a != nil && a.peer != nil:
+		l.replaceConnection(a, c.Peer, info)
+		return
+	case a != nil:
+		l.resumeFromGrace(a, c.Peer, info)
 		return
 	}
 
-	if a == nil {
-		a = &agent{viewers: make(map[*visitor]struct{})}
-		l.agents[c.Agent.ID] = a
-	}
-	a.info = c.Agent
-	a.peer = c.Peer
-	a.status = StatusAway
-	a.lastHeartbeat = l.clock.Now()
+	a = &agent{viewers: make(map[*visitor]struct{}), info: info, peer: c.Peer,
+		status: StatusAway, lastHeartbeat: l.clock.Now()}
+	l.agents[info.ID] = a
 	l.byPeer[c.Peer] = a
-	l.log.Debug("agent connected", "agent_id", a.info.ID)
+	first := !l.seen[info.ID]
+	l.seen[info.ID] = true
+	l.log.Debug("agent connected", "agent_id", info.ID)
+
+	if first && l.restoresLive(a) {
+		a.status = StatusIdle
+		l.log.Info("agent live again after a restart", "agent_id", info.ID)
+		l.sendState(a)
+		l.sweep(a)
+		return
+	}
 	l.sendState(a)
 }
 
-// agentLeave handles a lost agent connection. Until call continuity exists,
-// the agent goes offline at once and its call ends.
+// restoresLive reports whether a first connection after a restart brings the
+// agent back live: its last choice was live, it arrives within the restart
+// window, and it passes the going-live checks (SPEC §6.3).
+func (l *orgLoop) restoresLive(a *agent) bool {
+	ready := l.hub.readySince()
+	return a.info.PresenceIntent == IntentLive && !ready.IsZero() &&
+		l.clock.Now().Sub(ready) <= restartWindow && l.goLiveError(a) == nil
+}
+
+// replaceConnection hands the agent to a second connection at once; the old
+// one is closed with 4103 (SPEC §6.3).
+func (l *orgLoop) replaceConnection(a *agent, p Peer, info AgentInfo) {
+	old := a.peer
+	delete(l.byPeer, old)
+	a.peer = p
+	a.info = info
+	l.byPeer[p] = a
+	old.Close(protocol.CloseSessionReplaced, "session_replaced")
+	if a.call != nil {
+		// The old tab held the call's media. Until call continuity lets the
+		// new tab resume it, the call ends as if the agent's connection was
+		// lost, and the agent is live again.
+		l.endCall(a.call, causeAgentLost)
+	}
+	l.sendState(a)
+	if a.ring != nil {
+		l.sendIncoming(a.ring)
+	}
+}
+
+// resumeFromGrace takes back an agent whose connection came back within the
+// disconnect grace: status and viewers are as they were, and it is routable
+// again.
+func (l *orgLoop) resumeFromGrace(a *agent, p Peer, info AgentInfo) {
+	stop(a.graceTimer)
+	a.graceTimer = nil
+	a.graceGen++
+	a.peer = p
+	a.info = info
+	a.lastHeartbeat = l.clock.Now()
+	l.byPeer[p] = a
+	if a.status == StatusInCall && a.call == nil {
+		a.status = StatusIdle // in_call is never kept without a call
+	}
+	l.refreshStatus(a)
+	l.log.Debug("agent reconnected within the grace", "agent_id", a.info.ID)
+	l.sendState(a)
+	l.sweep(a)
+}
+
+// agentLeave handles a lost agent connection. The agent keeps its status and
+// viewers for the disconnect grace but is not routable; a ring in progress
+// is withdrawn at once. Until call continuity exists, its call ends.
 func (l *orgLoop) agentLeave(c AgentLeave) {
 	a := l.byPeer[c.Peer]
 	if a == nil || a.peer != c.Peer {
@@ -51,19 +106,49 @@ func (l *orgLoop) agentLeave(c AgentLeave) {
 	}
 	delete(l.byPeer, c.Peer)
 	a.peer = nil
-	a.status = StatusOffline
+	stop(a.statsTimer)
+	a.statsTimer = nil
 
 	req := l.withdrawRing(a, "agent_offline")
 	if a.call != nil {
 		l.endCall(a.call, causeAgentLost)
 	}
-	l.reassignViewers(a, "agent_offline", nil)
 	if req != nil {
 		l.routeRequest(req)
 	}
-	stop(a.statsTimer)
+	a.graceGen++
+	a.graceTimer = l.hub.after(l, disconnectGrace, graceExpired{agent: a, gen: a.graceGen})
+	l.log.Debug("agent connection lost; grace started", "agent_id", a.info.ID)
+}
+
+// graceExpired makes an agent that did not come back offline: its viewers
+// move on with agent_offline.
+func (l *orgLoop) graceExpired(c graceExpired) {
+	a := c.agent
+	if a.graceGen != c.gen || a.peer != nil || l.agents[a.info.ID] != a {
+		return
+	}
+	a.graceTimer = nil
+	a.status = StatusOffline
+	l.reassignViewers(a, "agent_offline", nil)
 	delete(l.agents, a.info.ID)
-	l.log.Debug("agent disconnected", "agent_id", a.info.ID)
+	l.log.Debug("agent offline", "agent_id", a.info.ID)
+}
+
+// goLiveError is why the agent may not go live, or nil (SPEC §6.2).
+func (l *orgLoop) goLiveError(a *agent) *protocol.Error {
+	switch {
+	case a.call != nil:
+		return protocol.Errorf(protocol.CodeInvalidState, "You are in a call.")
+	case l.cfg.Paused:
+		return protocol.Errorf(protocol.CodeOrgPaused, "Your organization is paused.")
+	case !a.info.Active:
+		return protocol.Errorf(protocol.CodeAgentInactive, "Your agent profile is not active.")
+	case !a.info.VideosReady:
+		return protocol.Errorf(protocol.CodeVideosMissing,
+			"Add your intro and loop videos before going live.")
+	}
+	return nil
 }
 
 func (l *orgLoop) agentBack(c AgentBack) {
@@ -71,19 +156,7 @@ func (l *orgLoop) agentBack(c AgentBack) {
 	if a == nil {
 		return
 	}
-	var perr *protocol.Error
-	switch {
-	case a.call != nil:
-		perr = protocol.Errorf(protocol.CodeInvalidState, "You are in a call.")
-	case l.cfg.Paused:
-		perr = protocol.Errorf(protocol.CodeOrgPaused, "Your organization is paused.")
-	case !a.info.Active:
-		perr = protocol.Errorf(protocol.CodeAgentInactive, "Your agent profile is not active.")
-	case !a.info.VideosReady:
-		perr = protocol.Errorf(protocol.CodeVideosMissing,
-			"Add your intro and loop videos before going live.")
-	}
-	if perr != nil {
+	if perr := l.goLiveError(a); perr != nil {
 		l.reply(c.Peer, c.Ack, protocol.EventAgentBack, nil, perr)
 		return
 	}
@@ -92,10 +165,9 @@ func (l *orgLoop) agentBack(c AgentBack) {
 		return
 	}
 
-	// TODO: store presence_intent so a restart can restore live agents
-	// (SPEC §6.3); it comes with restart recovery.
 	a.status = StatusIdle
 	a.lastHeartbeat = l.clock.Now()
+	l.saveIntent(a, IntentLive)
 	l.refreshStatus(a)
 	l.reply(c.Peer, c.Ack, protocol.EventAgentBack, map[string]any{"status": a.status}, nil)
 	l.sendState(a)
@@ -113,6 +185,7 @@ func (l *orgLoop) agentAway(c AgentAway) {
 		return
 	}
 	if a.live() {
+		l.saveIntent(a, IntentAway)
 		l.goAway(a)
 	}
 	l.reply(c.Peer, c.Ack, protocol.EventAgentAway, map[string]any{"status": a.status}, nil)
@@ -128,6 +201,33 @@ func (l *orgLoop) goAway(a *agent) {
 		l.routeRequest(req)
 	}
 	l.sendState(a)
+}
+
+// markAway sets a live agent away on the server's initiative and tells it
+// why with agent:marked_away.
+func (l *orgLoop) markAway(a *agent, reason, message string) {
+	l.send(a.peer, protocol.EventAgentMarkedAway, map[string]any{
+		"reason": reason, "message": message,
+	})
+	l.goAway(a)
+}
+
+func (l *orgLoop) scheduleStaleCheck() {
+	l.staleTimer = l.hub.after(l, staleEvery, staleCheck{})
+}
+
+// staleCheck sets away the live agents whose workbench has not sent a
+// heartbeat for staleAfter, broadcasting or not. An agent in a call is never
+// stale.
+func (l *orgLoop) staleCheck() {
+	now := l.clock.Now()
+	for _, a := range l.agents {
+		if a.peer != nil && a.live() && a.call == nil && now.Sub(a.lastHeartbeat) > staleAfter {
+			l.log.Info("agent stale; set away", "agent_id", a.info.ID)
+			l.markAway(a, "idle", "You were set to Away because your workbench stopped responding.")
+		}
+	}
+	l.scheduleStaleCheck()
 }
 
 // refreshStatus switches a live agent between idle and broadcasting as its
@@ -160,23 +260,35 @@ func (l *orgLoop) sendState(a *agent) {
 	if c := a.call; c != nil {
 		active = map[string]any{"callId": c.id, "state": "active"}
 	}
-	avatar := a.info.Card.AvatarURL
 	l.send(a.peer, protocol.EventAgentState, map[string]any{
 		"agentId":      a.info.ID,
 		"orgId":        l.id,
 		"status":       a.status,
 		"viewers":      len(a.viewers),
-		"poolVisitors": len(l.visitors),
+		"poolVisitors": l.poolVisitors(a),
 		"ringing":      ringing,
 		"activeCall":   active,
 		"settings":     l.settingsPayload(),
 		"profile": map[string]any{
 			"displayName": a.info.Card.DisplayName,
-			"avatarUrl":   avatar,
+			"avatarUrl":   a.info.Card.AvatarURL,
 			"videosReady": a.info.VideosReady,
+			"pools":       len(l.cfg.poolsServedBy(a.info.ID)),
 		},
 	})
 	a.statsSentAt = l.clock.Now()
+}
+
+// poolVisitors counts the connected visitors on pages routed to any pool the
+// agent is a member of.
+func (l *orgLoop) poolVisitors(a *agent) int {
+	n := 0
+	for id, p := range l.cfg.Pools {
+		if _, ok := p.Members[a.info.ID]; ok {
+			n += l.onPool[id]
+		}
+	}
+	return n
 }
 
 // statsChanged sends stats:update now, or schedules it so that an agent
@@ -200,16 +312,20 @@ func (l *orgLoop) sendStats(a *agent) {
 	a.statsSentAt = l.clock.Now()
 	l.send(a.peer, protocol.EventStatsUpdate, map[string]any{
 		"viewers":      len(a.viewers),
-		"poolVisitors": len(l.visitors),
+		"poolVisitors": l.poolVisitors(a),
 	})
 }
 
-// poolVisitorsChanged tells live agents that the number of visitors on
-// their pools' pages changed. Every agent is in the catch-all pool, which
-// receives every visitor.
-func (l *orgLoop) poolVisitorsChanged() {
-	for _, a := range l.agents {
-		if a.peer != nil && a.status != StatusAway {
+// countVisitor changes the number of visitors on pool's pages and tells the
+// pool's connected agents.
+func (l *orgLoop) countVisitor(pool ids.PoolID, delta int) {
+	l.onPool[pool] += delta
+	p := l.cfg.Pools[pool]
+	if p == nil {
+		return
+	}
+	for id := range p.Members {
+		if a := l.agents[id]; a != nil && a.peer != nil {
 			l.statsChanged(a)
 		}
 	}

@@ -74,12 +74,16 @@ type benchDirectory struct{}
 
 func (benchDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
 	return OrgConfig{Name: "Bench", RNASeconds: 15, MaxCallMinutes: 120,
-		CatchAll: Pool{ID: "pool-all", Name: "All"}}, nil
+		CatchAll: "pool-all",
+		Pools: map[ids.PoolID]*PoolConfig{"pool-all": {ID: "pool-all", Name: "All",
+			Members: map[ids.AgentID]Member{"agent-ava": {Tier: 1}}}}}, nil
 }
 
 type discardRecords struct{}
 
-func (discardRecords) Save(CallRecord) {}
+func (discardRecords) Save(CallRecord)                   {}
+func (discardRecords) SavePageview(Pageview)             {}
+func (discardRecords) SavePresenceIntent(PresenceIntent) {}
 
 // benchSettings stands for the effective widget settings sent in
 // agent:assigned.
@@ -98,7 +102,7 @@ func newBenchHub(b *testing.B, timeout *time.Timer, maxViewers int) (*Hub, *benc
 	benchSubmit(b, hub, AgentConnect{Peer: agent, Agent: AgentInfo{
 		ID: "agent-ava", UserID: "user-ava",
 		Card:       protocol.AgentCard{ID: "agent-ava", DisplayName: "Ava"},
-		MaxViewers: maxViewers, Tier: 1, VideosReady: true, Active: true,
+		MaxViewers: maxViewers, VideosReady: true, Active: true,
 	}})
 	benchSubmit(b, hub, AgentBack{Peer: agent, Ack: 1})
 	agent.wait(b, timeout)

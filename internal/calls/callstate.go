@@ -99,7 +99,7 @@ func (l *orgLoop) callAccept(c CallAccept) {
 	l.send(v.peer, protocol.EventCallAccepted, map[string]any{
 		"requestId":      req.id,
 		"callId":         cl.id,
-		"agent":          a.info.Card,
+		"agent":          l.card(a, rec.PoolID),
 		"reconnectToken": newToken(),
 		"ice":            l.hub.opts.ICE(string(v.id)),
 		"recording":      false,
@@ -109,7 +109,7 @@ func (l *orgLoop) callAccept(c CallAccept) {
 		"requestId":          req.id,
 		"callId":             cl.id,
 		"callLogId":          rec.ID,
-		"visitor":            l.visitorCard(v),
+		"visitor":            l.visitorCard(v, rec.PoolID),
 		"startedAt":          protocol.Time(now),
 		"maxDurationSeconds": maxMinutes * 60,
 		"reconnectToken":     newToken(),
@@ -187,7 +187,7 @@ func (l *orgLoop) endCall(cl *call, cause endCause) {
 	l.log.Info("call ended", "call_id", cl.id, "agent_id", a.info.ID,
 		"reason", cause.reason, "duration_seconds", duration)
 
-	if a.peer != nil && a.status == StatusInCall {
+	if a.status == StatusInCall {
 		a.status = StatusIdle
 		l.refreshStatus(a)
 		l.sendState(a)

@@ -22,6 +22,9 @@ type VisitorJoin struct {
 	PageURL     string
 	Settings    any // effective widget settings, sent in agent:assigned
 	ConnectedAt time.Time
+	// TriggerDelay is the site's effective widget trigger delay: a page
+	// load that lasts it is counted as a pageview (SPEC §10.3).
+	TriggerDelay time.Duration
 }
 
 // VisitorLeave reports that a visitor connection is gone.
@@ -64,9 +67,11 @@ type AgentInfo struct {
 	UserID      ids.UserID
 	Card        protocol.AgentCard
 	MaxViewers  int
-	Tier        int
 	VideosReady bool
 	Active      bool
+	// PresenceIntent is IntentLive when the agent was last live by its own
+	// choice; a restart restores it (SPEC §6.3).
+	PresenceIntent string
 }
 
 // AgentConnect registers an agent connection (replacing an older one).
@@ -114,7 +119,13 @@ type (
 	requestExpired struct{ req *request }
 	callExpired    struct{ call *call }
 	statsDue       struct{ agent *agent }
-	barrier        struct{ done chan struct{} }
+	graceExpired   struct {
+		agent *agent
+		gen   uint64
+	}
+	staleCheck  struct{}
+	pageviewDue struct{ visitor *visitor }
+	barrier     struct{ done chan struct{} }
 )
 
 func (VisitorJoin) isCommand()    {}
@@ -134,4 +145,7 @@ func (ringExpired) isCommand()    {}
 func (requestExpired) isCommand() {}
 func (callExpired) isCommand()    {}
 func (statsDue) isCommand()       {}
+func (graceExpired) isCommand()   {}
+func (staleCheck) isCommand()     {}
+func (pageviewDue) isCommand()    {}
 func (barrier) isCommand()        {}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,9 +50,11 @@ func (p *fakePeer) Close(code int, _ string) {
 
 // records collects call-log snapshots by row id.
 type recordSink struct {
-	mu   sync.Mutex
-	rows map[ids.CallLogID]CallRecord
-	all  []CallRecord
+	mu        sync.Mutex
+	rows      map[ids.CallLogID]CallRecord
+	all       []CallRecord
+	pageviews []Pageview
+	intents   []PresenceIntent
 }
 
 func (s *recordSink) Save(r CallRecord) {
@@ -58,6 +62,18 @@ func (s *recordSink) Save(r CallRecord) {
 	defer s.mu.Unlock()
 	s.rows[r.ID] = r
 	s.all = append(s.all, r)
+}
+
+func (s *recordSink) SavePageview(p Pageview) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageviews = append(s.pageviews, p)
+}
+
+func (s *recordSink) SavePresenceIntent(i PresenceIntent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intents = append(s.intents, i)
 }
 
 func (s *recordSink) byStatus(status string) []CallRecord {
@@ -72,10 +88,44 @@ func (s *recordSink) byStatus(status string) []CallRecord {
 	return out
 }
 
-type staticDirectory struct{ cfg OrgConfig }
+// testDirectory is an organization's configuration that a test edits, as an
+// admin edits the database; Reconfigure then hands the loop a deep copy.
+type testDirectory struct {
+	mu  sync.Mutex
+	cfg OrgConfig
+}
 
-func (d staticDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
-	return d.cfg, nil
+func (d *testDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.cfg
+	c.Rules = slices.Clone(d.cfg.Rules)
+	c.Agents = maps.Clone(d.cfg.Agents)
+	c.Pools = make(map[ids.PoolID]*PoolConfig, len(d.cfg.Pools))
+	for id, p := range d.cfg.Pools {
+		cp := *p
+		cp.Members = maps.Clone(p.Members)
+		c.Pools[id] = &cp
+	}
+	return c, nil
+}
+
+// edit changes the configuration under the lock.
+func (d *testDirectory) edit(fn func(c *OrgConfig)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fn(&d.cfg)
+}
+
+func newTestDirectory() *testDirectory {
+	return &testDirectory{cfg: OrgConfig{
+		Name: "Acme", RNASeconds: 15, MaxCallMinutes: 120,
+		CatchAll: "pool-all",
+		Pools: map[ids.PoolID]*PoolConfig{
+			"pool-all": {ID: "pool-all", Name: "All", Members: map[ids.AgentID]Member{}},
+		},
+		Agents: map[ids.AgentID]AgentInfo{},
+	}}
 }
 
 type env struct {
@@ -83,6 +133,7 @@ type env struct {
 	hub   *Hub
 	clock *clock.Fake
 	recs  *recordSink
+	dir   *testDirectory
 	org   ids.OrgID
 	ack   int
 }
@@ -91,16 +142,20 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	fc := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	recs := &recordSink{rows: map[ids.CallLogID]CallRecord{}}
-	hub := NewHub(Options{
-		Clock:   fc,
-		Records: recs,
-		Directory: staticDirectory{OrgConfig{
-			Name: "Acme", RNASeconds: 15, MaxCallMinutes: 120,
-			CatchAll: Pool{ID: "pool-all", Name: "All"},
-		}},
-	})
+	dir := newTestDirectory()
+	hub := NewHub(Options{Clock: fc, Records: recs, Directory: dir})
 	t.Cleanup(hub.Close)
-	return &env{t: t, hub: hub, clock: fc, recs: recs, org: "org-1"}
+	return &env{t: t, hub: hub, clock: fc, recs: recs, dir: dir, org: "org-1"}
+}
+
+// reconfigure applies what the test changed in the directory, as an admin
+// handler does after its change commits.
+func (e *env) reconfigure(fn func(c *OrgConfig)) {
+	e.t.Helper()
+	e.dir.edit(fn)
+	if err := e.hub.Reconfigure(context.Background(), e.org); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) submit(cmd Command) {
@@ -132,13 +187,35 @@ func (e *env) nextAck() int {
 	return e.ack
 }
 
-func (e *env) agent(name string, videos bool) *fakePeer {
-	p := &fakePeer{name: name}
-	e.submit(AgentConnect{Peer: p, Agent: AgentInfo{
+// profile adds an agent to the directory, in the catch-all pool at tier 1
+// unless it is already somewhere, and returns its profile.
+func (e *env) profile(name string, videos bool) AgentInfo {
+	info := AgentInfo{
 		ID: ids.AgentID("agent-" + name), UserID: ids.UserID("user-" + name),
 		Card:       protocol.AgentCard{ID: ids.AgentID("agent-" + name), DisplayName: name},
-		MaxViewers: 25, Tier: 1, VideosReady: videos, Active: true,
-	}})
+		MaxViewers: 25, VideosReady: videos, Active: true,
+	}
+	e.dir.edit(func(c *OrgConfig) {
+		if _, known := c.Agents[info.ID]; known {
+			info = c.Agents[info.ID]
+			info.VideosReady = videos
+		} else {
+			c.Pools[c.CatchAll].Members[info.ID] = Member{Tier: 1}
+		}
+		c.Agents[info.ID] = info
+	})
+	return info
+}
+
+// agent connects an agent as its workbench does: the connection reloads the
+// organization's configuration first.
+func (e *env) agent(name string, videos bool) *fakePeer {
+	info := e.profile(name, videos)
+	if err := e.hub.Reconfigure(context.Background(), e.org); err != nil {
+		e.t.Fatal(err)
+	}
+	p := &fakePeer{name: name}
+	e.submit(AgentConnect{Peer: p, Agent: info})
 	return p
 }
 

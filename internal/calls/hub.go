@@ -31,28 +31,17 @@ type Peer interface {
 	Close(code int, reason string)
 }
 
-// RecordSink receives call-log snapshots. Save must not block: the loop never
-// waits for the database.
+// RecordSink receives what the loop writes to the database: call-log
+// snapshots, pageviews and presence intents. Its methods must not block: the
+// loop never waits for the database.
 type RecordSink interface {
 	Save(CallRecord)
+	SavePageview(Pageview)
+	SavePresenceIntent(PresenceIntent)
 }
 
-// Pool names a pool for visitor cards.
-type Pool struct {
-	ID   ids.PoolID
-	Name string
-}
-
-// OrgConfig is what a loop needs to know of its organization.
-type OrgConfig struct {
-	Name           string
-	Paused         bool
-	RNASeconds     int
-	MaxCallMinutes int
-	CatchAll       Pool
-}
-
-// Directory loads organization configuration when a loop starts.
+// Directory loads organization configuration when a loop starts and when
+// Reconfigure asks for it again.
 type Directory interface {
 	OrgConfig(ctx context.Context, org ids.OrgID) (OrgConfig, error)
 }
@@ -68,6 +57,10 @@ type Options struct {
 	ICE func(subject string) any
 }
 
+// restartWindow is how long after readiness an agent's first connection
+// restores the live status it had before a restart (SPEC §6.3).
+const restartWindow = 60 * time.Second
+
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = errors.New("calls: hub closed")
 
@@ -76,10 +69,25 @@ var ErrClosed = errors.New("calls: hub closed")
 type Hub struct {
 	opts Options
 
-	mu     sync.Mutex
-	loops  map[ids.OrgID]*orgLoop
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	loops   map[ids.OrgID]*orgLoop
+	closed  bool
+	readyAt time.Time // zero until Ready
+	wg      sync.WaitGroup
+}
+
+// Ready tells the hub that the server became ready at t; agents who were
+// live before a restart and connect within a minute of t are live again.
+func (h *Hub) Ready(t time.Time) {
+	h.mu.Lock()
+	h.readyAt = t
+	h.mu.Unlock()
+}
+
+func (h *Hub) readySince() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.readyAt
 }
 
 // NewHub returns a Hub. Missing options get working defaults.
@@ -111,6 +119,13 @@ func (h *Hub) Submit(ctx context.Context, org ids.OrgID, cmd Command) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Load starts org's loop, loading its configuration, if it does not run
+// yet. The server loads every organization before it reports ready.
+func (h *Hub) Load(ctx context.Context, org ids.OrgID) error {
+	_, err := h.loop(ctx, org)
+	return err
 }
 
 // Flush waits until org's loop has processed every command submitted

@@ -38,9 +38,16 @@ type orgLoop struct {
 	visitors map[Peer]*visitor
 	requests map[ids.RequestID]*request
 	calls    map[ids.CallID]*call
-	waiting  waitingSet
+	waiting  map[ids.PoolID]*waitingSet
+	// onPool counts the connected visitors whose pages route to each pool.
+	onPool   map[ids.PoolID]int
 	seq      uint64 // orders joins and requests, oldest first
 	stopping bool   // the server is stopping: nothing new is rung or assigned
+
+	// seen lists the agents that have connected since the server started,
+	// for restart recovery (SPEC §6.3).
+	seen       map[ids.AgentID]bool
+	staleTimer clock.Timer
 }
 
 type agent struct {
@@ -54,6 +61,10 @@ type agent struct {
 	lastHeartbeat time.Time
 	statsSentAt   time.Time
 	statsTimer    clock.Timer
+	// graceTimer runs while the agent's connection is lost and it may still
+	// come back (SPEC §6.3); graceGen tells a stale expiry from the current.
+	graceTimer clock.Timer
+	graceGen   uint64
 }
 
 type visitor struct {
@@ -64,17 +75,20 @@ type visitor struct {
 	settings    any
 	connectedAt time.Time
 	seq         uint64
+	pool        ids.PoolID // where the visitor's page routes
 	agent       *agent
 	shown       *agent // the agent whose greeting the widget shows, even once detached
 	req         *request
 	call        *call
-	queued      bool // has an entry in the waiting set, maybe stale
+	queuedIn    ids.PoolID  // the waiting set holding an entry of the visitor, maybe stale
+	pageview    clock.Timer // records the page load once the trigger delay has passed
 }
 
 type request struct {
 	id              ids.RequestID
 	visitor         *visitor
 	seq             uint64
+	pool            ids.PoolID
 	createdAt       time.Time
 	exclude         map[ids.AgentID]bool
 	ring            *ring
@@ -103,6 +117,9 @@ type call struct {
 }
 
 func newOrgLoop(id ids.OrgID, cfg OrgConfig, h *Hub) *orgLoop {
+	if cfg.Pools == nil {
+		cfg.Pools = map[ids.PoolID]*PoolConfig{}
+	}
 	return &orgLoop{
 		id:       id,
 		hub:      h,
@@ -116,10 +133,14 @@ func newOrgLoop(id ids.OrgID, cfg OrgConfig, h *Hub) *orgLoop {
 		visitors: make(map[Peer]*visitor),
 		requests: make(map[ids.RequestID]*request),
 		calls:    make(map[ids.CallID]*call),
+		waiting:  make(map[ids.PoolID]*waitingSet),
+		onPool:   make(map[ids.PoolID]int),
+		seen:     make(map[ids.AgentID]bool),
 	}
 }
 
 func (l *orgLoop) run() {
+	l.scheduleStaleCheck()
 	for {
 		select {
 		case cmd := <-l.events:
@@ -170,6 +191,14 @@ func (l *orgLoop) process(cmd Command) {
 		if a := l.byPeer[c.Peer]; a != nil {
 			a.lastHeartbeat = l.clock.Now()
 		}
+	case reconfigure:
+		l.reconfigure(c)
+	case graceExpired:
+		l.graceExpired(c)
+	case staleCheck:
+		l.staleCheck()
+	case pageviewDue:
+		l.pageviewDue(c.visitor)
 	case CallAccept:
 		l.callAccept(c)
 	case CallReject:
@@ -244,7 +273,12 @@ func (l *orgLoop) stopTimers() {
 	}
 	for _, a := range l.agents {
 		stop(a.statsTimer)
+		stop(a.graceTimer)
 	}
+	for _, v := range l.visitors {
+		stop(v.pageview)
+	}
+	stop(l.staleTimer)
 }
 
 func stop(t clock.Timer) {
@@ -272,8 +306,17 @@ func (l *orgLoop) reply(p Peer, ack int, event string, result any, err *protocol
 	}
 }
 
+// live reports whether the agent's status is idle or broadcasting. An agent
+// inside the disconnect grace keeps its live status, and its viewers, but is
+// not routable.
 func (a *agent) live() bool {
-	return a.peer != nil && (a.status == StatusIdle || a.status == StatusBroadcasting)
+	return a.status == StatusIdle || a.status == StatusBroadcasting
+}
+
+// routable reports whether routing may give the agent viewers and rings:
+// live and connected (SPEC §6.1).
+func (a *agent) routable() bool {
+	return a.peer != nil && a.live()
 }
 
 // next returns the next sequence number for ordering joins and requests.

@@ -268,7 +268,7 @@ func TestRingNoAnswerWithNobodyElseTellsVisitor(t *testing.T) {
 	if got := e.next(v, protocol.EventAgentUnavail)["reason"]; got != "no_agents" {
 		t.Fatalf("unavailable reason = %v", got)
 	}
-	if e.clock.Pending() > 1 { // at most a stats timer may remain
+	if e.clock.Pending() > 2 { // the staleness check, and maybe a stats timer
 		t.Fatalf("%d timers left running", e.clock.Pending())
 	}
 }
@@ -489,9 +489,11 @@ func TestEndAgentCallKeepsAgentLive(t *testing.T) {
 
 func TestFreedCapacityGoesToTheOldestWaitingVisitor(t *testing.T) {
 	e := newEnv(t)
+	info := e.profile("ava", true)
+	info.MaxViewers = 1
+	e.reconfigure(func(c *OrgConfig) { c.Agents[info.ID] = info })
 	ava := &fakePeer{name: "ava"}
-	e.submit(AgentConnect{Peer: ava, Agent: AgentInfo{ID: "agent-ava", Card: protocol.AgentCard{
-		ID: "agent-ava", DisplayName: "ava"}, MaxViewers: 1, Tier: 1, VideosReady: true, Active: true}})
+	e.submit(AgentConnect{Peer: ava, Agent: info})
 	e.submit(AgentBack{Peer: ava})
 	v1, v2, v3 := e.visitor("v1"), e.visitor("v2"), e.visitor("v3")
 	e.next(v1, protocol.EventAgentAssigned)

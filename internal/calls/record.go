@@ -50,7 +50,7 @@ func (l *orgLoop) newRecord(req *request, a *agent, status string) CallRecord {
 		OrgID:     l.id,
 		RequestID: req.id,
 		SiteID:    v.site,
-		PoolID:    l.cfg.CatchAll.ID,
+		PoolID:    req.pool,
 		VisitorID: v.id,
 		Status:    status,
 		PageURL:   v.pageURL,
@@ -66,5 +66,48 @@ func (l *orgLoop) newRecord(req *request, a *agent, status string) CallRecord {
 func (l *orgLoop) save(rec CallRecord) {
 	if l.hub.opts.Records != nil {
 		l.hub.opts.Records.Save(rec)
+	}
+}
+
+// Pageview is one visitor page load that lasted the trigger delay (SPEC
+// §10.3). AgentID is empty for a missed opportunity: nobody greeted it.
+type Pageview struct {
+	ID        string
+	OrgID     ids.OrgID
+	SiteID    ids.SiteID
+	PoolID    ids.PoolID
+	VisitorID ids.VisitorID
+	AgentID   ids.AgentID
+	PageURL   string
+	At        time.Time
+}
+
+// Presence intents: what an agent last asked to be (SPEC §6.3).
+const (
+	IntentLive = "live"
+	IntentAway = "away"
+)
+
+// PresenceIntent is an agent's manual choice of being live or away, kept so
+// that a restart can restore it.
+type PresenceIntent struct {
+	OrgID   ids.OrgID
+	AgentID ids.AgentID
+	Intent  string
+	At      time.Time
+}
+
+func (l *orgLoop) savePageview(p Pageview) {
+	if l.hub.opts.Records != nil {
+		l.hub.opts.Records.SavePageview(p)
+	}
+}
+
+func (l *orgLoop) saveIntent(a *agent, intent string) {
+	a.info.PresenceIntent = intent
+	if l.hub.opts.Records != nil {
+		l.hub.opts.Records.SavePresenceIntent(PresenceIntent{
+			OrgID: l.id, AgentID: a.info.ID, Intent: intent, At: l.clock.Now().UTC(),
+		})
 	}
 }

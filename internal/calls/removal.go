@@ -111,6 +111,8 @@ func (l *orgLoop) removeAgent(c removeAgent) {
 		l.routeRequest(req)
 	}
 	stop(a.statsTimer)
+	stop(a.graceTimer)
+	a.graceGen++
 	if peer != nil {
 		// Close sends what is queued, call:ended included, before closing.
 		peer.Close(protocol.CloseAgentRemoved, "agent_removed")

@@ -30,7 +30,7 @@ func (l *orgLoop) callRequest(c CallRequest) {
 		l.reply(c.Peer, c.Ack, protocol.EventCallRequest, map[string]any{"requestId": v.req.id}, nil)
 		return
 	}
-	if !l.anyoneCanTakeCalls() {
+	if !l.anyoneCanTakeCalls(v.pool) {
 		l.reply(c.Peer, c.Ack, protocol.EventCallRequest, nil, protocol.Errorf(
 			protocol.CodeAgentUnavailable,
 			"Everyone is helping other visitors right now. Please try again shortly."))
@@ -41,6 +41,7 @@ func (l *orgLoop) callRequest(c CallRequest) {
 		id:              ids.NewRequestID(),
 		visitor:         v,
 		seq:             l.next(),
+		pool:            v.pool,
 		createdAt:       l.clock.Now(),
 		exclude:         make(map[ids.AgentID]bool),
 		recordingNotice: c.RecordingNotice,
@@ -52,11 +53,13 @@ func (l *orgLoop) callRequest(c CallRequest) {
 	l.routeRequest(req)
 }
 
-// anyoneCanTakeCalls reports whether any agent of the pool is live or in a
-// call, which is when a request is worth creating.
-func (l *orgLoop) anyoneCanTakeCalls() bool {
+// anyoneCanTakeCalls reports whether any connected agent serving pool (its
+// members, or the catch-all pool's when it overflows) is live or in a call,
+// which is when a request is worth creating.
+func (l *orgLoop) anyoneCanTakeCalls(pool ids.PoolID) bool {
 	for _, a := range l.agents {
-		if a.live() || (a.peer != nil && a.status == StatusInCall) {
+		if a.peer != nil && (a.live() || a.status == StatusInCall) &&
+			l.cfg.serves(pool, a.info.ID) {
 			return true
 		}
 	}
@@ -75,16 +78,16 @@ func (l *orgLoop) routeRequest(req *request) {
 		prefer = v.agent.info.ID
 	}
 	excluded := func(id ids.AgentID) bool { return req.exclude[id] }
-	id, ok := routing.Pick(l.candidates(nil), routing.Ring, excluded, prefer)
-	if !ok {
+	a := l.pick(req.pool, routing.Ring, excluded, prefer, nil)
+	if a == nil {
 		// The request waits. A visitor whose agent is gone keeps its waiting
 		// view and is silently detached.
-		if a := v.agent; a != nil && !a.live() {
+		if a := v.agent; a != nil && !a.routable() {
 			l.detach(v)
 		}
 		return
 	}
-	l.startRing(req, l.agents[id])
+	l.startRing(req, a)
 }
 
 func (l *orgLoop) startRing(req *request, a *agent) {
@@ -109,7 +112,7 @@ func (l *orgLoop) startRing(req *request, a *agent) {
 func (l *orgLoop) sendIncoming(r *ring) {
 	l.send(r.agent.peer, protocol.EventCallIncoming, map[string]any{
 		"requestId":     r.req.id,
-		"visitor":       l.visitorCard(r.req.visitor),
+		"visitor":       l.visitorCard(r.req.visitor, r.req.pool),
 		"ringStartedAt": protocol.Time(*r.rec.RingStartedAt),
 		"expiresAt":     protocol.Time(r.expiresAt),
 		"expiresInMs":   max(0, r.expiresAt.Sub(l.clock.Now()).Milliseconds()),

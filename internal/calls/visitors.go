@@ -11,9 +11,8 @@ import (
 
 func (l *orgLoop) visitorJoin(c VisitorJoin) {
 	if v := l.visitors[c.Peer]; v != nil {
-		// A repeated join (SPA navigation) only updates the page.
-		v.pageURL = c.PageURL
 		l.reply(c.Peer, c.Ack, protocol.EventVisitorJoin, map[string]any{"visitorId": v.id}, nil)
+		l.pageChanged(v, c.PageURL)
 		return
 	}
 
@@ -25,12 +24,51 @@ func (l *orgLoop) visitorJoin(c VisitorJoin) {
 		settings:    c.Settings,
 		connectedAt: c.ConnectedAt,
 		seq:         l.next(),
+		pool:        l.cfg.resolve(c.PageURL),
 	}
 	l.visitors[c.Peer] = v
 	l.reply(c.Peer, c.Ack, protocol.EventVisitorJoin, map[string]any{"visitorId": v.id}, nil)
 
 	l.greetOrWait(v)
-	l.poolVisitorsChanged()
+	l.schedulePageview(v, c.TriggerDelay)
+	l.countVisitor(v.pool, 1)
+}
+
+// pageChanged handles a repeated join (SPA navigation): the page is updated
+// and the pool re-resolved. A viewer whose agent does not serve the new pool
+// is re-routed with page_changed; during a request or a call only the URL
+// changes (SPEC §7.6).
+func (l *orgLoop) pageChanged(v *visitor, pageURL string) {
+	v.pageURL = pageURL
+	if v.req != nil || v.call != nil {
+		return
+	}
+	l.moveToPool(v, l.cfg.resolve(pageURL), "page_changed")
+}
+
+// moveToPool puts v in pool and, when its agent does not serve that pool,
+// routes it again, telling it reason.
+func (l *orgLoop) moveToPool(v *visitor, pool ids.PoolID, reason string) {
+	old := v.pool
+	v.pool = pool
+	if old != pool {
+		l.countVisitor(old, -1)
+		l.countVisitor(pool, 1)
+	}
+	a := v.agent
+	if a != nil && l.cfg.serves(pool, a.info.ID) {
+		return
+	}
+	if a != nil {
+		l.detach(v)
+		l.rehome(v, a, reason)
+		l.sweep(a)
+		return
+	}
+	if old != pool && v.waits() {
+		// A waiting visitor now waits for another pool, which may have room.
+		l.greetOrWait(v)
+	}
 }
 
 func (l *orgLoop) visitorLeave(c VisitorLeave) {
@@ -40,6 +78,7 @@ func (l *orgLoop) visitorLeave(c VisitorLeave) {
 	}
 	delete(l.visitors, c.Peer)
 	v.peer = nil
+	stop(v.pageview)
 
 	if v.req != nil {
 		l.endRequest(v.req, RecordAbandoned, "visitor_left", "visitor_left")
@@ -51,31 +90,50 @@ func (l *orgLoop) visitorLeave(c VisitorLeave) {
 		l.detach(v)
 		l.sweep(a)
 	}
-	l.poolVisitorsChanged()
+	l.countVisitor(v.pool, -1)
 }
 
-// candidates lists the live agents that routing may choose from.
-func (l *orgLoop) candidates(exclude *agent) []routing.Candidate {
-	out := make([]routing.Candidate, 0, len(l.agents))
-	for _, a := range l.agents {
-		if !a.live() || a == exclude {
+// pick chooses an agent for a visitor of pool (SPEC §7.2): among the pool's
+// members first, then, when none qualifies and the pool overflows, among the
+// catch-all pool's. skip, when not nil, is never chosen.
+func (l *orgLoop) pick(pool ids.PoolID, purpose routing.Purpose,
+	exclude func(ids.AgentID) bool, prefer ids.AgentID, skip *agent) *agent {
+
+	p := l.cfg.pool(pool)
+	if p == nil {
+		return nil
+	}
+	if a := l.pickIn(p, purpose, exclude, prefer, skip); a != nil {
+		return a
+	}
+	if p.Overflow && p.ID != l.cfg.CatchAll {
+		return l.pickIn(l.cfg.Pools[l.cfg.CatchAll], purpose, exclude, prefer, skip)
+	}
+	return nil
+}
+
+func (l *orgLoop) pickIn(p *PoolConfig, purpose routing.Purpose,
+	exclude func(ids.AgentID) bool, prefer ids.AgentID, skip *agent) *agent {
+
+	if p == nil {
+		return nil
+	}
+	cands := make([]routing.Candidate, 0, len(p.Members))
+	for id, m := range p.Members {
+		a := l.agents[id]
+		if a == nil || a == skip || !a.routable() {
 			continue
 		}
-		out = append(out, routing.Candidate{
-			ID:           a.info.ID,
-			Tier:         a.info.Tier,
+		cands = append(cands, routing.Candidate{
+			ID:           id,
+			Tier:         m.Tier,
 			Viewers:      len(a.viewers),
 			MaxViewers:   a.info.MaxViewers,
 			Ringing:      a.ring != nil,
 			LastAssigned: a.lastAssigned,
 		})
 	}
-	return out
-}
-
-// pickViewer chooses the agent whose greeting a visitor will watch.
-func (l *orgLoop) pickViewer(exclude *agent) *agent {
-	id, ok := routing.Pick(l.candidates(exclude), routing.Viewer, nil, "")
+	id, ok := routing.Pick(cands, purpose, exclude, prefer)
 	if !ok {
 		return nil
 	}
@@ -124,15 +182,36 @@ func (l *orgLoop) moveVisitor(v *visitor, a *agent, reason string) {
 	}
 }
 
-// greetOrWait gives a visitor without an agent the best viewer agent, or
-// puts it in the waiting set when nobody can take it.
+// greetOrWait gives a visitor without an agent the best viewer agent of its
+// pool, or puts it in the waiting set when nobody can take it.
 func (l *orgLoop) greetOrWait(v *visitor) {
-	if a := l.pickViewer(nil); a != nil {
+	if a := l.pickViewer(v, nil); a != nil {
 		l.attach(v, a)
 		l.sendAssigned(v)
 		return
 	}
 	l.sendUnavailable(v, "no_agents", nil)
+}
+
+func (l *orgLoop) pickViewer(v *visitor, skip *agent) *agent {
+	if l.stopping {
+		return nil
+	}
+	return l.pick(v.pool, routing.Viewer, nil, "", skip)
+}
+
+// rehome finds a new agent for a detached viewer whose agent prev can no
+// longer greet it, telling it reason (SPEC §7.5).
+func (l *orgLoop) rehome(v *visitor, prev *agent, reason string) {
+	if b := l.pickViewer(v, prev); b != nil {
+		l.attach(v, b)
+		l.sendReassigned(v, prev, reason)
+		return
+	}
+	if reason == "page_changed" {
+		reason = "no_agents" // agent:unavailable has no page_changed
+	}
+	l.sendUnavailable(v, reason, prev)
 }
 
 // sendUnavailable tells a visitor that nobody can greet it; it joins the
@@ -147,10 +226,22 @@ func (l *orgLoop) sendUnavailable(v *visitor, reason string, prev *agent) {
 	l.send(v.peer, protocol.EventAgentUnavail, data)
 }
 
+// card is the agent as a visitor of pool sees it: with the pool's own
+// greeting when the pool sets one (SPEC §5).
+func (l *orgLoop) card(a *agent, pool ids.PoolID) protocol.AgentCard {
+	c := a.info.Card
+	if p := l.cfg.Pools[pool]; p != nil {
+		if m, ok := p.Members[a.info.ID]; ok && m.Videos != nil {
+			c.Videos = *m.Videos
+		}
+	}
+	return c
+}
+
 func (l *orgLoop) sendAssigned(v *visitor) {
 	l.send(v.peer, protocol.EventAgentAssigned, map[string]any{
 		"visitorId":          v.id,
-		"agent":              v.agent.info.Card,
+		"agent":              l.card(v.agent, v.pool),
 		"settings":           v.settings,
 		"visitorConnectedAt": protocol.Time(v.connectedAt),
 	})
@@ -160,7 +251,7 @@ func (l *orgLoop) sendReassigned(v *visitor, prev *agent, reason string) {
 	l.send(v.peer, protocol.EventAgentReassigned, map[string]any{
 		"previousAgentId":   prev.info.ID,
 		"previousAgentName": prev.info.Card.DisplayName,
-		"agent":             v.agent.info.Card,
+		"agent":             l.card(v.agent, v.pool),
 		"reason":            reason,
 		"settings":          v.settings,
 	})
@@ -180,19 +271,15 @@ func (l *orgLoop) reassignViewers(a *agent, reason string, keep *visitor) {
 		if v.req != nil || v.call != nil {
 			continue
 		}
-		if b := l.pickViewer(a); b != nil {
-			l.attach(v, b)
-			l.sendReassigned(v, a, reason)
-			continue
-		}
-		l.sendUnavailable(v, reason, a)
+		l.rehome(v, a, reason)
 	}
 }
 
 // sweep offers capacity that may have appeared at a to waiting requests
-// first, then to waiting visitors, oldest first (SPEC §7.4).
+// first, then to waiting visitors, oldest first, of the pools a serves
+// (SPEC §7.4).
 func (l *orgLoop) sweep(a *agent) {
-	if !a.live() || l.stopping {
+	if !a.routable() || l.stopping {
 		return
 	}
 	if a.ring == nil {
@@ -200,11 +287,12 @@ func (l *orgLoop) sweep(a *agent) {
 			l.startRing(req, a)
 		}
 	}
-	if !a.live() {
+	if !a.routable() || len(a.viewers) >= a.info.MaxViewers {
 		return
 	}
+	pools := l.cfg.poolsServedBy(a.info.ID)
 	for len(a.viewers) < a.info.MaxViewers {
-		v := l.oldestWaiting()
+		v := l.oldestWaiting(pools)
 		if v == nil {
 			return
 		}
@@ -216,7 +304,7 @@ func (l *orgLoop) sweep(a *agent) {
 func (l *orgLoop) oldestWaitingRequest(agentID ids.AgentID) *request {
 	var oldest *request
 	for _, r := range l.requests {
-		if r.ring != nil || r.exclude[agentID] {
+		if r.ring != nil || r.exclude[agentID] || !l.cfg.serves(r.pool, agentID) {
 			continue
 		}
 		if oldest == nil || r.seq < oldest.seq {
@@ -226,12 +314,15 @@ func (l *orgLoop) oldestWaitingRequest(agentID ids.AgentID) *request {
 	return oldest
 }
 
-func (l *orgLoop) visitorCard(v *visitor) protocol.VisitorCard {
-	return protocol.VisitorCard{
+func (l *orgLoop) visitorCard(v *visitor, pool ids.PoolID) protocol.VisitorCard {
+	card := protocol.VisitorCard{
 		VisitorID:   v.id,
 		PageURL:     v.pageURL,
 		ConnectedAt: protocol.Time(v.connectedAt),
-		PoolID:      l.cfg.CatchAll.ID,
-		PoolName:    l.cfg.CatchAll.Name,
+		PoolID:      pool,
 	}
+	if p := l.cfg.pool(pool); p != nil {
+		card.PoolID, card.PoolName = p.ID, p.Name
+	}
+	return card
 }

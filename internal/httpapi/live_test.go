@@ -22,6 +22,7 @@ import (
 	"greeter/internal/clock"
 	"greeter/internal/ids"
 	"greeter/internal/protocol"
+	"greeter/internal/realtime"
 	"greeter/internal/store"
 )
 
@@ -87,7 +88,7 @@ func newLiveEnv(t *testing.T, o liveOptions) *liveEnv {
 	hub := calls.NewHub(calls.Options{
 		Clock:     clock.NewFake(time.Now()),
 		Records:   &storeSink{t: t, st: st},
-		Directory: storeDirectory{st},
+		Directory: realtime.Directory{Store: st, Origin: "https://greeter.example.test"},
 	})
 	t.Cleanup(hub.Close)
 
@@ -118,6 +119,10 @@ type storeSink struct {
 	st *store.Store
 }
 
+func (s *storeSink) SavePageview(calls.Pageview) {}
+
+func (s *storeSink) SavePresenceIntent(calls.PresenceIntent) {}
+
 func (s *storeSink) Save(r calls.CallRecord) {
 	err := s.st.SaveCallLog(context.Background(), store.CallLog{
 		ID: r.ID, OrgID: r.OrgID, RequestID: r.RequestID, SiteID: r.SiteID, PoolID: r.PoolID,
@@ -129,23 +134,6 @@ func (s *storeSink) Save(r calls.CallRecord) {
 	if err != nil {
 		s.t.Errorf("unable to save call log %s: %v", r.ID, err)
 	}
-}
-
-type storeDirectory struct{ st *store.Store }
-
-func (d storeDirectory) OrgConfig(ctx context.Context, org ids.OrgID) (calls.OrgConfig, error) {
-	o, err := d.st.OrgByID(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	pool, err := d.st.CatchAllPool(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	return calls.OrgConfig{
-		Name: o.Name, Paused: o.Status == store.OrgPaused, RNASeconds: o.RNASeconds,
-		MaxCallMinutes: o.MaxCallMinutes, CatchAll: calls.Pool{ID: pool.ID, Name: pool.Name},
-	}, nil
 }
 
 // fakePeer is a connection as the hub sees it; it keeps every frame.
@@ -222,7 +210,7 @@ func (e *liveEnv) connectAgent(tn tenant, p store.AgentProfile) *live {
 	e.t.Helper()
 	l := &live{org: tn.org.ID, agent: &fakePeer{}}
 	e.submit(l.org, calls.AgentConnect{Peer: l.agent, Agent: calls.AgentInfo{
-		ID: p.ID, UserID: p.UserID, MaxViewers: 25, Tier: 1, VideosReady: true, Active: true,
+		ID: p.ID, UserID: p.UserID, MaxViewers: 25, VideosReady: true, Active: true,
 		Card: protocol.AgentCard{ID: p.ID, DisplayName: p.DisplayName},
 	}})
 	e.submit(l.org, calls.AgentBack{Peer: l.agent, Ack: 1})

@@ -53,13 +53,18 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 	log := s.opts.Logger.With("org_id", profile.OrgID, "agent_id", profile.ID)
 	c := newConn(ws, log)
 	info := calls.AgentInfo{
-		ID:          profile.ID,
-		UserID:      user.ID,
-		Card:        s.agentCard(profile),
-		MaxViewers:  profile.MaxViewers,
-		Tier:        1,
-		VideosReady: profile.IntroVideo != "" && profile.LoopVideo != "",
-		Active:      profile.Active,
+		ID:             profile.ID,
+		UserID:         user.ID,
+		Card:           AgentCard(s.origin, profile),
+		MaxViewers:     profile.MaxViewers,
+		VideosReady:    profile.IntroVideo != "" && profile.LoopVideo != "",
+		Active:         profile.Active,
+		PresenceIntent: profile.PresenceIntent,
+	}
+	// The loop's mirror may predate this agent (a new invite, a profile
+	// added back): reload it so the agent's pools are known.
+	if err := s.opts.Hub.Reconfigure(ctx, profile.OrgID); err != nil {
+		log.Warn("realtime: unable to reload routing for a connecting agent", "err", err)
 	}
 	if err := s.opts.Hub.Submit(ctx, profile.OrgID, calls.AgentConnect{Peer: c, Agent: info}); err != nil {
 		log.Error("realtime: unable to register agent", "err", err)

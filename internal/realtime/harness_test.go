@@ -72,14 +72,16 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.hub = calls.NewHub(calls.Options{Logger: log, Records: writer, Directory: dir{st}})
-
 	mux := http.NewServeMux()
 	w.srv = httptest.NewServer(mux)
+	w.hub = calls.NewHub(calls.Options{Logger: log, Records: writer,
+		Directory: Directory{Store: st, Origin: w.srv.URL}})
 	rt := New(Options{
 		Hub: w.hub, Store: st, Sessions: w.sessions, Logger: log,
 		PublicURL: w.srv.URL, Secret: []byte("0123456789abcdef0123456789abcdef"),
-		Settings: func(store.Org, store.Site) any { return map[string]any{"triggerDelaySeconds": 0} },
+		Settings: func(store.Org, store.Site) (any, time.Duration) {
+			return map[string]any{"triggerDelaySeconds": 0}, 0
+		},
 	})
 	rt.Register(mux)
 	t.Cleanup(func() {
@@ -148,21 +150,6 @@ func (w *world) session(email string) string {
 		w.t.Fatal(err)
 	}
 	return token
-}
-
-type dir struct{ st *store.Store }
-
-func (d dir) OrgConfig(ctx context.Context, org ids.OrgID) (calls.OrgConfig, error) {
-	o, err := d.st.OrgByID(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	p, err := d.st.CatchAllPool(ctx, org)
-	if err != nil {
-		return calls.OrgConfig{}, err
-	}
-	return calls.OrgConfig{Name: o.Name, RNASeconds: o.RNASeconds,
-		MaxCallMinutes: o.MaxCallMinutes, CatchAll: calls.Pool{ID: p.ID, Name: p.Name}}, nil
 }
 
 // client is a test WebSocket client that records every frame it receives.

@@ -34,8 +34,9 @@ type Options struct {
 	PublicURL string
 	// Secret signs visitor ids so that only ids this server issued are reused.
 	Secret []byte
-	// Settings returns the effective widget settings of a site.
-	Settings func(store.Org, store.Site) any
+	// Settings returns the effective widget settings of a site and its
+	// trigger delay.
+	Settings func(store.Org, store.Site) (any, time.Duration)
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -207,29 +208,36 @@ func reconnectUnavailable(c *conn, f protocol.Frame) {
 	}
 }
 
-func (s *Server) agentCard(p store.AgentProfile) protocol.AgentCard {
+// AgentCard is what visitors see of an agent's profile, with media URLs
+// under origin (SPEC §5).
+func AgentCard(origin string, p store.AgentProfile) protocol.AgentCard {
 	card := protocol.AgentCard{
 		ID:          p.ID,
 		DisplayName: p.DisplayName,
-		Videos: protocol.Videos{
-			Intro: s.mediaURL(p.IntroVideo),
-			Loop:  s.mediaURL(p.LoopVideo),
-		},
-	}
-	if p.WaveVideo != "" {
-		wave := s.mediaURL(p.WaveVideo)
-		card.Videos.Wave = &wave
+		Videos:      Videos(origin, p.WaveVideo, p.IntroVideo, p.LoopVideo),
 	}
 	if p.Avatar != "" {
-		avatar := s.mediaURL(p.Avatar)
+		avatar := MediaURL(origin, p.Avatar)
 		card.AvatarURL = &avatar
 	}
 	return card
 }
 
-func (s *Server) mediaURL(name string) string {
+// Videos are the greeting video URLs of media names under origin; the wave
+// is null when there is none.
+func Videos(origin, wave, intro, loop string) protocol.Videos {
+	v := protocol.Videos{Intro: MediaURL(origin, intro), Loop: MediaURL(origin, loop)}
+	if wave != "" {
+		w := MediaURL(origin, wave)
+		v.Wave = &w
+	}
+	return v
+}
+
+// MediaURL is the public URL of a stored media file, or "" for none.
+func MediaURL(origin, name string) string {
 	if name == "" {
 		return ""
 	}
-	return s.origin + "/media/" + name
+	return origin + "/media/" + name
 }

@@ -156,14 +156,16 @@ func (s *Server) decodeJoin(vs *visitorSession, f protocol.Frame) (calls.Command
 		vs.joined = true
 		s.markVerified(vs.site, vs.origin)
 	}
+	settings, delay := s.opts.Settings(vs.org, vs.site)
 	return calls.VisitorJoin{
-		Peer:        vs.conn,
-		Ack:         f.Ack,
-		Visitor:     vs.id,
-		Site:        vs.site.ID,
-		PageURL:     *d.PageURL,
-		Settings:    s.opts.Settings(vs.org, vs.site),
-		ConnectedAt: s.opts.Now(),
+		Peer:         vs.conn,
+		Ack:          f.Ack,
+		Visitor:      vs.id,
+		Site:         vs.site.ID,
+		PageURL:      *d.PageURL,
+		Settings:     settings,
+		ConnectedAt:  s.opts.Now(),
+		TriggerDelay: delay,
 	}, nil
 }
 

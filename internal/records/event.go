@@ -8,8 +8,12 @@ import (
 	"greeter/internal/store"
 )
 
-// kindCallLog is the journal kind of a call-log snapshot.
-const kindCallLog = "call_log"
+// Journal kinds of the events the writer saves.
+const (
+	kindCallLog        = "call_log"
+	kindPageview       = "pageview"
+	kindPresenceIntent = "presence_intent"
+)
 
 // callLogEvent is a call-log snapshot as the journal stores it. The JSON
 // names are part of the on-disk format, read back after an upgrade: add
@@ -79,4 +83,41 @@ func (e callLogEvent) toStore() store.CallLog {
 		DurationSeconds: e.DurationSeconds,
 		CreatedAt:       e.CreatedAt,
 	}
+}
+
+// pageviewEvent is a pageview as the journal stores it; the same rules as
+// for callLogEvent apply to its JSON names.
+type pageviewEvent struct {
+	ID        string        `json:"id"`
+	OrgID     ids.OrgID     `json:"org_id"`
+	SiteID    ids.SiteID    `json:"site_id"`
+	PoolID    ids.PoolID    `json:"pool_id"`
+	VisitorID ids.VisitorID `json:"visitor_id"`
+	AgentID   ids.AgentID   `json:"agent_id,omitempty"`
+	PageURL   string        `json:"page_url"`
+	At        time.Time     `json:"at"`
+}
+
+func newPageviewEvent(p calls.Pageview) pageviewEvent {
+	return pageviewEvent(p)
+}
+
+func (e pageviewEvent) toStore() store.Pageview {
+	return store.Pageview(e)
+}
+
+// presenceIntentEvent is an agent's presence intent as the journal stores it.
+type presenceIntentEvent struct {
+	OrgID   ids.OrgID   `json:"org_id"`
+	AgentID ids.AgentID `json:"agent_id"`
+	Intent  string      `json:"intent"`
+	At      time.Time   `json:"at"`
+}
+
+func newPresenceIntentEvent(i calls.PresenceIntent) presenceIntentEvent {
+	return presenceIntentEvent(i)
+}
+
+func (e presenceIntentEvent) toStore() store.PresenceIntent {
+	return store.PresenceIntent(e)
 }

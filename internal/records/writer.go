@@ -42,11 +42,13 @@ const (
 // maxFlush is the most snapshots the flusher appends at once.
 const maxFlush = 512
 
-// Applier is the part of the store the writer needs: ApplyCallLogEvent must
+// Applier is the part of the store the writer needs: the Apply methods must
 // apply each event id at most once, and PruneAppliedEvents forgets the ids
 // applied before a time.
 type Applier interface {
 	ApplyCallLogEvent(ctx context.Context, eventID string, l store.CallLog) error
+	ApplyPageviewEvent(ctx context.Context, eventID string, p store.Pageview) error
+	ApplyPresenceIntentEvent(ctx context.Context, eventID string, i store.PresenceIntent) error
 	PruneAppliedEvents(ctx context.Context, before time.Time) error
 }
 
@@ -71,11 +73,13 @@ type Writer struct {
 	stop    context.CancelFunc // cancels the pruner's database call at Close
 }
 
-// snapshot is one Save waiting in the hand-off.
+// snapshot is one saved event waiting in the hand-off: data is the event
+// struct of its kind (see event.go).
 type snapshot struct {
 	eventID string
 	at      time.Time
-	rec     calls.CallRecord
+	kind    string
+	data    any
 }
 
 // Open opens the journal in dir (creating it if needed) and starts the writer;
@@ -111,16 +115,32 @@ func open(dir string, db Applier, log *slog.Logger, opts journal.Options) (*Writ
 	return w, nil
 }
 
-// Save hands a snapshot to the journal. It never blocks on the disk or the
-// database: the snapshot waits in memory until the flusher has fsynced it.
+// Save hands a call-log snapshot to the journal. It never blocks on the disk
+// or the database: the snapshot waits in memory until the flusher has
+// fsynced it.
 func (w *Writer) Save(rec calls.CallRecord) {
-	s := snapshot{eventID: ids.NewRow(), at: time.Now(), rec: rec}
+	w.enqueue(kindCallLog, newCallLogEvent(rec))
+}
+
+// SavePageview hands a pageview to the journal, like Save.
+func (w *Writer) SavePageview(p calls.Pageview) {
+	w.enqueue(kindPageview, newPageviewEvent(p))
+}
+
+// SavePresenceIntent hands an agent's presence intent to the journal, like
+// Save.
+func (w *Writer) SavePresenceIntent(i calls.PresenceIntent) {
+	w.enqueue(kindPresenceIntent, newPresenceIntentEvent(i))
+}
+
+func (w *Writer) enqueue(kind string, data any) {
+	s := snapshot{eventID: ids.NewRow(), at: time.Now(), kind: kind, data: data}
 
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		w.log.Error("records: call log saved after close; dropped", "call_log_id", rec.ID,
-			"status", rec.Status)
+		w.log.Error("records: event saved after close; dropped", "kind", kind,
+			"event", data)
 		return
 	}
 	w.handoff = append(w.handoff, s)
@@ -259,14 +279,14 @@ func (w *Writer) nextBatch() []snapshot {
 func (w *Writer) entries(batch []snapshot) []journal.Entry {
 	out := make([]journal.Entry, 0, len(batch))
 	for _, s := range batch {
-		data, err := json.Marshal(newCallLogEvent(s.rec))
+		data, err := json.Marshal(s.data)
 		if err != nil {
 			// Only a timestamp beyond year 9999 gets here; no retry can help.
-			w.log.Error("records: unable to encode a call log; dropped",
-				"call_log_id", s.rec.ID, "err", err)
+			w.log.Error("records: unable to encode an event; dropped",
+				"kind", s.kind, "event", s.data, "err", err)
 			continue
 		}
-		out = append(out, journal.Entry{ID: s.eventID, Kind: kindCallLog, At: s.at, Data: data})
+		out = append(out, journal.Entry{ID: s.eventID, Kind: s.kind, At: s.at, Data: data})
 	}
 	return out
 }
@@ -275,24 +295,44 @@ func (w *Writer) entries(batch []snapshot) []journal.Entry {
 // (the schema refuses the row) reject the event instead of blocking the
 // queue.
 func (w *Writer) apply(ctx context.Context, e journal.Entry) error {
-	if e.Kind != kindCallLog {
+	var err error
+	switch e.Kind {
+	case kindCallLog:
+		var ev callLogEvent
+		if err = decodeEvent(e, &ev); err == nil {
+			err = w.db.ApplyCallLogEvent(ctx, e.ID, ev.toStore())
+		}
+	case kindPageview:
+		var ev pageviewEvent
+		if err = decodeEvent(e, &ev); err == nil {
+			err = w.db.ApplyPageviewEvent(ctx, e.ID, ev.toStore())
+		}
+	case kindPresenceIntent:
+		var ev presenceIntentEvent
+		if err = decodeEvent(e, &ev); err == nil {
+			err = w.db.ApplyPresenceIntentEvent(ctx, e.ID, ev.toStore())
+		}
+	default:
 		return fmt.Errorf("records: unable to apply event %s of unknown kind %q: %w",
 			e.ID, e.Kind, journal.ErrRejected)
 	}
-
-	var ev callLogEvent
-	if err := json.Unmarshal(e.Data, &ev); err != nil {
-		return fmt.Errorf("records: unable to decode event %s: %w (%w)", e.ID,
-			journal.ErrRejected, err)
+	if errors.Is(err, journal.ErrRejected) {
+		return err
 	}
-
-	err := w.db.ApplyCallLogEvent(ctx, e.ID, ev.toStore())
 	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrConflict) ||
 		errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("records: unable to apply event %s: %w (%w)", e.ID,
 			journal.ErrRejected, err)
 	}
 	return err
+}
+
+func decodeEvent(e journal.Entry, v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("records: unable to decode event %s: %w (%w)", e.ID,
+			journal.ErrRejected, err)
+	}
+	return nil
 }
 
 // pruneLoop forgets old applied-event ids at start and then daily.

@@ -48,6 +48,28 @@ func (f *fakeDB) ApplyCallLogEvent(_ context.Context, eventID string, l store.Ca
 	return nil
 }
 
+func (f *fakeDB) ApplyPageviewEvent(_ context.Context, eventID string, p store.Pageview) error {
+	return f.applyOther(eventID, "pageview:"+p.ID)
+}
+
+func (f *fakeDB) ApplyPresenceIntentEvent(_ context.Context, eventID string,
+	i store.PresenceIntent) error {
+	return f.applyOther(eventID, "intent:"+string(i.AgentID)+":"+i.Intent)
+}
+
+// applyOther records a pageview or presence intent under key.
+func (f *fakeDB) applyOther(eventID, key string) error {
+	if f.failing.Load() {
+		f.failures.Add(1)
+		return errors.New("database is locked")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied[eventID]++
+	f.history[key] = append(f.history[key], "applied")
+	return nil
+}
+
 func (f *fakeDB) PruneAppliedEvents(context.Context, time.Time) error { return nil }
 
 func (f *fakeDB) snapshot() (map[string]int, map[string][]string) {
@@ -254,7 +276,8 @@ func TestEventKindsTheWriterCannotApplyAreRejected(t *testing.T) {
 		name string
 		e    journal.Entry
 	}{
-		{"unknown kind", journal.Entry{ID: "e1", Kind: "pageview", Data: []byte(`{}`)}},
+		{"unknown kind", journal.Entry{ID: "e1", Kind: "agent_session", Data: []byte(`{}`)}},
+		{"undecodable pageview", journal.Entry{ID: "e3", Kind: kindPageview, Data: []byte(`"x"`)}},
 		{"undecodable payload", journal.Entry{ID: "e2", Kind: kindCallLog, Data: []byte(`[1]`)}},
 	}
 	for _, tc := range cases {

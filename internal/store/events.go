@@ -15,24 +15,12 @@ import (
 // whose id is already recorded changes nothing and returns nil, so replaying
 // the queue after a crash applies each event once.
 func (s *Store) ApplyCallLogEvent(ctx context.Context, eventID string, l CallLog) error {
-	if eventID == "" {
-		return fmt.Errorf("store: unable to apply an event without an id: %w", ErrInvalid)
-	}
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = time.Now().UTC()
 	}
-
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		fresh, err := recordAppliedEvent(ctx, tx, eventID)
-		if err != nil || !fresh {
-			return err
-		}
+	return s.applyEvent(ctx, eventID, func(tx *sql.Tx) error {
 		return saveCallLogIn(ctx, tx, l)
 	})
-	if err != nil {
-		return fmt.Errorf("store: unable to apply event %s: %w", eventID, classify(err))
-	}
-	return nil
 }
 
 // PruneAppliedEvents forgets the ids of events applied before the given time.

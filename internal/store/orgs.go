@@ -125,6 +125,15 @@ func insertDefaultDispositions(ctx context.Context, tx *sql.Tx, orgID ids.OrgID)
 	return nil
 }
 
+// OrgIDs lists the id of every organization.
+func (s *Store) OrgIDs(ctx context.Context) ([]ids.OrgID, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM organizations ORDER BY id`)
+	return collect(rows, err, "list organizations", func(r scanner) (ids.OrgID, error) {
+		var id ids.OrgID
+		return id, r.Scan(&id)
+	})
+}
+
 // OrgByID returns an organization.
 func (s *Store) OrgByID(ctx context.Context, id ids.OrgID) (Org, error) {
 	row := s.db.QueryRowContext(ctx,
