@@ -136,6 +136,17 @@ type env struct {
 	dir   *testDirectory
 	org   ids.OrgID
 	ack   int
+	peers map[string]*fakePeer // live agents by name
+}
+
+// peerOf returns the connection of a live agent by name.
+func (e *env) peerOf(name string) *fakePeer {
+	e.t.Helper()
+	p := e.peers[name]
+	if p == nil {
+		e.t.Fatalf("no live agent %s", name)
+	}
+	return p
 }
 
 func newEnv(t *testing.T) *env {
@@ -145,7 +156,8 @@ func newEnv(t *testing.T) *env {
 	dir := newTestDirectory()
 	hub := NewHub(Options{Clock: fc, Records: recs, Directory: dir})
 	t.Cleanup(hub.Close)
-	return &env{t: t, hub: hub, clock: fc, recs: recs, dir: dir, org: "org-1"}
+	return &env{t: t, hub: hub, clock: fc, recs: recs, dir: dir, org: "org-1",
+		peers: map[string]*fakePeer{}}
 }
 
 // reconfigure applies what the test changed in the directory, as an admin
@@ -178,6 +190,7 @@ func (e *env) sync() {
 // advance moves the fake clock and lets the loop process the timers.
 func (e *env) advance(d time.Duration) {
 	e.t.Helper()
+	e.sync() // timers start from what was submitted before
 	e.clock.Advance(d)
 	e.sync()
 }
@@ -221,6 +234,7 @@ func (e *env) agent(name string, videos bool) *fakePeer {
 
 func (e *env) live(name string) *fakePeer {
 	p := e.agent(name, true)
+	e.peers[name] = p
 	e.submit(AgentBack{Peer: p, Ack: e.nextAck()})
 	e.sync()
 	return p
@@ -237,6 +251,28 @@ func (e *env) visitor(name string) *fakePeer {
 // next returns the next unread frame of event on p, failing when none came.
 func (e *env) next(p *fakePeer, event string) map[string]any {
 	e.t.Helper()
+	m := e.tryNext(p, event)
+	if m == nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		e.t.Fatalf("%s: no %s frame; got %s", p.name, event, eventsOf(p.frames[p.read:]))
+	}
+	return m
+}
+
+// last returns the last unread frame of event on p, failing when none came.
+func (e *env) last(p *fakePeer, event string) map[string]any {
+	e.t.Helper()
+	m := e.next(p, event)
+	for more := e.tryNext(p, event); more != nil; more = e.tryNext(p, event) {
+		m = more
+	}
+	return m
+}
+
+// tryNext returns the next unread frame of event on p, or nil.
+func (e *env) tryNext(p *fakePeer, event string) map[string]any {
+	e.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := p.read; i < len(p.frames); i++ {
@@ -249,7 +285,6 @@ func (e *env) next(p *fakePeer, event string) map[string]any {
 			return m
 		}
 	}
-	e.t.Fatalf("%s: no %s frame; got %s", p.name, event, eventsOf(p.frames[p.read:]))
 	return nil
 }
 
