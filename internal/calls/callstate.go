@@ -191,8 +191,9 @@ func (l *orgLoop) endCall(cl *call, cause endCause) {
 		a.status = StatusIdle
 		l.refreshStatus(a)
 		l.sendState(a)
-		l.sweep(a)
 	}
+	l.settle(v)
+	l.sweep(a)
 }
 
 func (l *orgLoop) signal(c Signal) {

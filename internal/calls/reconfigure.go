@@ -74,11 +74,7 @@ func (l *orgLoop) reconfigure(c reconfigure) {
 			reason = "agent_offline" // pool deleted, or the agent left it
 		}
 		if v.req != nil || v.call != nil {
-			if pool != v.pool {
-				l.countVisitor(v.pool, -1)
-				l.countVisitor(pool, 1)
-				v.pool = pool
-			}
+			l.setPool(v, pool)
 			continue
 		}
 		l.moveToPool(v, pool, reason)

@@ -225,6 +225,9 @@ func (l *orgLoop) endRequest(req *request, status, endReason, agentReason string
 	}
 
 	if v.peer != nil && v.agent == nil && v.call == nil {
+		l.setPool(v, l.cfg.resolve(v.pageURL))
 		l.greetOrWait(v)
+		return
 	}
+	l.settle(v)
 }

@@ -46,15 +46,26 @@ func (l *orgLoop) pageChanged(v *visitor, pageURL string) {
 	l.moveToPool(v, l.cfg.resolve(pageURL), "page_changed")
 }
 
+// settle checks the assignment of a visitor whose request or call just
+// ended: its page may have moved to another pool meanwhile, or its agent
+// left the pool; either way it is routed again.
+func (l *orgLoop) settle(v *visitor) {
+	if v.peer == nil || v.req != nil || v.call != nil {
+		return
+	}
+	pool := l.cfg.resolve(v.pageURL)
+	reason := "page_changed"
+	if pool == v.pool {
+		reason = "agent_offline"
+	}
+	l.moveToPool(v, pool, reason)
+}
+
 // moveToPool puts v in pool and, when its agent does not serve that pool,
 // routes it again, telling it reason.
 func (l *orgLoop) moveToPool(v *visitor, pool ids.PoolID, reason string) {
 	old := v.pool
-	v.pool = pool
-	if old != pool {
-		l.countVisitor(old, -1)
-		l.countVisitor(pool, 1)
-	}
+	l.setPool(v, pool)
 	a := v.agent
 	if a != nil && l.cfg.serves(pool, a.info.ID) {
 		return
@@ -69,6 +80,17 @@ func (l *orgLoop) moveToPool(v *visitor, pool ids.PoolID, reason string) {
 		// A waiting visitor now waits for another pool, which may have room.
 		l.greetOrWait(v)
 	}
+}
+
+// setPool changes the pool a visitor's page routes to, keeping the counts
+// of visitors per pool.
+func (l *orgLoop) setPool(v *visitor, pool ids.PoolID) {
+	if v.pool == pool {
+		return
+	}
+	l.countVisitor(v.pool, -1)
+	v.pool = pool
+	l.countVisitor(pool, 1)
 }
 
 func (l *orgLoop) visitorLeave(c VisitorLeave) {
