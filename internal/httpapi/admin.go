@@ -107,6 +107,20 @@ func liveContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), liveTimeout)
 }
 
+// reconfigure makes live routing see a committed change of org's
+// configuration (SPEC §7.6). The change is durable by then, so a failure is
+// logged rather than answered: the loop reloads the configuration with the
+// next change or the next agent connection anyway.
+func (a *API) reconfigure(r *http.Request, org ids.OrgID) {
+	ctx, cancel := liveContext(r)
+	defer cancel()
+
+	if err := a.hub.Reconfigure(ctx, org); err != nil {
+		a.log.ErrorContext(r.Context(), "unable to apply a configuration change to live routing",
+			slog.String("org_id", string(org)), slog.Any("err", err))
+	}
+}
+
 // publicBase returns the public URL without a trailing slash, or the
 // request's own scheme and host when none is configured.
 func (a *API) publicBase(r *http.Request) string {

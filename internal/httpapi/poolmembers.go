@@ -61,6 +61,7 @@ func (a *API) setPoolMember(w http.ResponseWriter, r *http.Request, u store.User
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "pool member set", slog.String("org_id", string(u.OrgID)),
 		slog.String("pool_id", string(pool)), slog.String("agent_id", string(agent)),
 		slog.Int("priority_rank", rank), slog.String("by_user_id", string(u.ID)))
@@ -81,6 +82,7 @@ func (a *API) removePoolMember(w http.ResponseWriter, r *http.Request, u store.U
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "pool member removed", slog.String("org_id", string(u.OrgID)),
 		slog.String("pool_id", string(pool)), slog.String("agent_id", string(agent)),
 		slog.String("by_user_id", string(u.ID)))

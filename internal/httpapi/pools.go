@@ -32,12 +32,8 @@ type poolJSON struct {
 }
 
 // registerPools adds the routes of pools, their members and rules, and the
-// routing test.
-//
-// TODO: the organization loop (internal/calls) still routes every visitor
-// through the catch-all pool with every agent at tier 1; these changes are
-// stored and testable with /api/routing/test but reach live routing only
-// once the loop loads pools, rules and members (SPEC §7.1, §7.2, §7.6).
+// routing test. Every committed change reaches live routing before the
+// answer (SPEC §7.6).
 func (a *API) registerPools(mux *http.ServeMux) {
 	admin := func(h UserHandler) http.Handler { return a.csrf.Handler(a.RequireAdmin(h)) }
 
@@ -140,6 +136,7 @@ func (a *API) createPool(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "pool created", slog.String("org_id", string(u.OrgID)),
 		slog.String("pool_id", string(p.ID)), slog.String("by_user_id", string(u.ID)))
 	WriteJSON(w, http.StatusCreated, toPoolJSON(p, nil, nil))
@@ -175,6 +172,8 @@ func (a *API) updatePool(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
+
 	members, err := a.store.PoolMembers(r.Context(), u.OrgID, p.ID)
 	if err != nil {
 		a.failed(w, r, err)
@@ -202,6 +201,7 @@ func (a *API) deletePool(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "pool deleted", slog.String("org_id", string(u.OrgID)),
 		slog.String("pool_id", string(id)), slog.String("by_user_id", string(u.ID)))
 	success(w)

@@ -91,6 +91,7 @@ func (a *API) createRule(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "routing rule created", slog.String("org_id", string(u.OrgID)),
 		slog.String("rule_id", string(rule.ID)), slog.String("pool_id", string(rule.PoolID)),
 		slog.String("by_user_id", string(u.ID)))
@@ -126,6 +127,7 @@ func (a *API) updateRule(w http.ResponseWriter, r *http.Request, u store.User) {
 		a.failed(w, r, err)
 		return
 	}
+	a.reconfigure(r, u.OrgID)
 	WriteJSON(w, http.StatusOK, toRuleJSON(rule))
 }
 
@@ -143,6 +145,7 @@ func (a *API) deleteRule(w http.ResponseWriter, r *http.Request, u store.User) {
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "routing rule deleted", slog.String("org_id", string(u.OrgID)),
 		slog.String("rule_id", string(id)), slog.String("by_user_id", string(u.ID)))
 	success(w)

@@ -279,6 +279,7 @@ func (a *API) addMeAsAgent(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 
+	a.reconfigure(r, u.OrgID)
 	a.log.InfoContext(r.Context(), "admin added as agent", slog.String("org_id", string(u.OrgID)),
 		slog.String("agent_id", string(p.ID)), slog.String("user_id", string(u.ID)))
 	WriteJSON(w, http.StatusCreated, toAgentProfileJSON(p))
@@ -290,10 +291,7 @@ type updateAgentRequest struct {
 }
 
 // updateAgent handles PATCH /api/agents/{id} {displayName?, maxViewers?}.
-//
-// TODO: a connected agent keeps the name and capacity it connected with
-// until it reconnects; SPEC §7.6 wants the live state updated at once, which
-// needs a calls.Hub command for it.
+// Live routing sees the new name and capacity before the answer.
 func (a *API) updateAgent(w http.ResponseWriter, r *http.Request, u store.User) {
 	var req updateAgentRequest
 	if !a.decode(w, r, &req) {
@@ -329,6 +327,7 @@ func (a *API) updateAgent(w http.ResponseWriter, r *http.Request, u store.User) 
 		a.failed(w, r, err)
 		return
 	}
+	a.reconfigure(r, u.OrgID)
 	WriteJSON(w, http.StatusOK, toAgentProfileJSON(p))
 }
 
