@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +225,127 @@ func field(b *testing.B, frame []byte, name string) string {
 	}
 	rest := frame[i+len(key):]
 	return string(rest[:bytes.IndexByte(rest, '"')])
+}
+
+// twoAgentDirectory has Ava and Ben in the catch-all pool, each able to
+// greet 1,000 visitors (the most SPEC §3.1 allows).
+type twoAgentDirectory struct{}
+
+func (twoAgentDirectory) OrgConfig(context.Context, ids.OrgID) (OrgConfig, error) {
+	return OrgConfig{Name: "Bench", RNASeconds: 15, MaxCallMinutes: 120,
+		CatchAll: "pool-all",
+		Pools: map[ids.PoolID]*PoolConfig{"pool-all": {ID: "pool-all", Name: "All",
+			Members: map[ids.AgentID]Member{"agent-ava": {Tier: 1}, "agent-ben": {Tier: 1}}}}}, nil
+}
+
+// countdown is closed once n awaited frames have arrived across many peers.
+type countdown struct {
+	left atomic.Int64
+	done chan struct{}
+}
+
+// viewerPeer reports each agent:reassigned it receives to the countdown
+// armed at that moment.
+type viewerPeer struct {
+	benchPeer
+	moves *atomic.Pointer[countdown]
+}
+
+var reassignedPrefix = []byte(`{"event":"` + protocol.EventAgentReassigned + `"`)
+
+func (p *viewerPeer) Send(b []byte) {
+	if bytes.HasPrefix(b, reassignedPrefix) {
+		if c := p.moves.Load(); c != nil && c.left.Add(-1) == 0 {
+			close(c.done)
+		}
+		return
+	}
+	p.benchPeer.Send(b)
+}
+
+func (p *viewerPeer) Reply(_ int, b []byte) { p.Send(b) }
+
+// BenchmarkReassignOnAccept measures SPEC §7.5's budget: an agent with 1,000
+// viewers accepts a call from one of them, and the other 999 move to the
+// second agent. ns/op covers request, ring, accept, every move and the end
+// of the call; ns/reassign-all is from submitting call:accept until the last
+// of the 999 viewers has its agent:reassigned frame. The agents swap roles
+// every iteration, so the same 1,000 visitors serve the whole run.
+func BenchmarkReassignOnAccept(b *testing.B) {
+	const viewers = 1000
+	timeout := newStoppedTimer()
+	hub := NewHub(Options{Clock: clock.Real{}, Records: discardRecords{},
+		Directory: twoAgentDirectory{}})
+	b.Cleanup(hub.Close)
+
+	agents := map[ids.AgentID]*benchPeer{}
+	for i, id := range []ids.AgentID{"agent-ava", "agent-ben"} {
+		p := newBenchPeer()
+		agents[id] = p
+		p.expect(protocol.EventAck)
+		benchSubmit(b, hub, AgentConnect{Peer: p, Agent: AgentInfo{
+			ID: id, UserID: ids.UserID("user-" + id),
+			Card:       protocol.AgentCard{ID: id, DisplayName: string(id)},
+			MaxViewers: viewers, VideosReady: true, Active: true,
+		}})
+		benchSubmit(b, hub, AgentBack{Peer: p, Ack: i + 1})
+		p.wait(b, timeout)
+	}
+
+	// Ben goes away while the visitors join, so that Ava greets all of them.
+	ben := agents["agent-ben"]
+	ben.expect(protocol.EventAck)
+	benchSubmit(b, hub, AgentAway{Peer: ben, Ack: 10})
+	ben.wait(b, timeout)
+	moves := &atomic.Pointer[countdown]{}
+	visitors := make([]*viewerPeer, viewers)
+	for i := range visitors {
+		visitors[i] = &viewerPeer{benchPeer: *newBenchPeer(), moves: moves}
+		benchSubmit(b, hub, benchJoin(visitors[i], 1))
+	}
+	ben.expect(protocol.EventAck)
+	benchSubmit(b, hub, AgentBack{Peer: ben, Ack: 11})
+	ben.wait(b, timeout)
+
+	busy := agents["agent-ava"]
+	onBusy := visitors // the viewers of the agent about to take a call
+	var onOther []*viewerPeer
+	var reassigning time.Duration
+	ack := 100
+	b.ReportAllocs()
+	for b.Loop() {
+		ack++
+		caller := onBusy[0]
+		busy.expect(protocol.EventCallIncoming)
+		benchSubmit(b, hub, CallRequest{Peer: caller, Ack: ack})
+		requestID := field(b, busy.wait(b, timeout), "requestId")
+
+		c := &countdown{done: make(chan struct{})}
+		c.left.Store(int64(len(onBusy) - 1))
+		moves.Store(c)
+		caller.expect(protocol.EventCallAccepted)
+		start := time.Now()
+		benchSubmit(b, hub, CallAccept{Peer: busy, Ack: ack, RequestID: ids.RequestID(requestID)})
+		timeout.Reset(time.Second)
+		select {
+		case <-c.done:
+		case <-timeout.C:
+			b.Fatalf("%d viewers not reassigned within a second", c.left.Load())
+		}
+		reassigning += time.Since(start)
+		timeout.Stop()
+		callID := field(b, caller.wait(b, timeout), "callId")
+		benchSubmit(b, hub, CallEnd{Peer: caller, Ack: ack, CallID: ids.CallID(callID)})
+
+		// The moved viewers are now the other agent's; the caller stays.
+		moved := append(onOther, onBusy[1:]...)
+		onOther, onBusy = onBusy[:1:1], moved
+		for id, p := range agents {
+			if p != busy {
+				busy = agents[id]
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(reassigning.Nanoseconds())/float64(b.N), "ns/reassign-all")
 }
