@@ -216,6 +216,8 @@ func (l *orgLoop) process(cmd Command) {
 		close(c.done)
 	case removeAgent:
 		l.removeAgent(c)
+	case logoutAgent:
+		l.logoutAgent(c)
 	case endAgentCall:
 		l.endAgentCall(c)
 	case agentStatuses:

@@ -40,6 +40,8 @@ type Hub interface {
 	// as the database now holds it (SPEC §7.6). Handlers call it after every
 	// committed change to pools, rules, members, agent profiles or settings.
 	Reconfigure(ctx context.Context, org ids.OrgID) error
+	// LogoutAgent takes a signed-out agent offline at once (SPEC §6.2).
+	LogoutAgent(ctx context.Context, org ids.OrgID, agent ids.AgentID) error
 }
 
 // noHub is the Hub of an API built without live state.
@@ -56,6 +58,8 @@ func (noHub) AgentStatuses(context.Context, ids.OrgID) (map[ids.AgentID]string, 
 }
 
 func (noHub) Reconfigure(context.Context, ids.OrgID) error { return nil }
+
+func (noHub) LogoutAgent(context.Context, ids.OrgID, ids.AgentID) error { return nil }
 
 // registerTeam adds the team, invitation and API-key routes.
 func (a *API) registerTeam(mux *http.ServeMux) {

@@ -76,14 +76,42 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // logout handles POST /api/auth/logout. It succeeds without a session too.
+// An agent who signs out is offline at once, without the disconnect grace.
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
-	if err := a.sessions.Logout(r.Context(), auth.TokenFromRequest(r)); err != nil {
+	token := auth.TokenFromRequest(r)
+	u, err := a.sessions.Authenticate(r.Context(), token)
+	signedIn := err == nil
+	if err != nil && !errors.Is(err, auth.ErrNoSession) {
+		a.internalError(w, r, err)
+		return
+	}
+	if err := a.sessions.Logout(r.Context(), token); err != nil {
 		a.internalError(w, r, err)
 		return
 	}
 
+	if signedIn {
+		a.logoutLive(r, u)
+	}
 	auth.ClearSessionCookie(w, a.secure)
 	WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// logoutLive takes the user's agent, if any, offline. The session is gone
+// by then, so a failure is logged: the agent's connection is refused when it
+// comes back, and its grace ends within seconds anyway.
+func (a *API) logoutLive(r *http.Request, u store.User) {
+	agent, ok, err := a.activeAgent(r.Context(), u)
+	if err == nil && ok {
+		ctx, cancel := liveContext(r)
+		defer cancel()
+		err = a.hub.LogoutAgent(ctx, u.OrgID, agent.ID)
+	}
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "unable to take a signed-out agent offline",
+			slog.String("org_id", string(u.OrgID)), slog.String("user_id", string(u.ID)),
+			slog.Any("err", err))
+	}
 }
 
 // me handles GET /api/me.
