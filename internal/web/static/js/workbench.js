@@ -34,6 +34,7 @@ const NOT_AN_AGENT_ADMIN =
   "You don't take calls yet. To greet visitors yourself, " +
   'press "Add me as an agent" on the Team page.';
 const REMOVED = 'Your access to this organization has been removed.';
+const IDLE_AWAY = 'You were set to Away because this workbench saw no activity for 5 minutes.';
 const VIDEOS_MISSING = 'Add your intro and loop greeting videos before going live.';
 
 const state = {
@@ -85,10 +86,12 @@ async function main() {
   stage = new CallStage(socket, media, render);
   wireButtons();
   startHeartbeat();
-  new IdleWatch({
+  const idle = new IdleWatch({
     isAvailable: () => LIVE.has(state.status) && !stage.active && !state.syncing,
-    goAway: () => changeStatus('agent:away', { reason: 'idle' }),
+    goAway: idleAway,
   });
+  // Browser tests reach the watch here to stand in for five idle minutes.
+  window.greeterWorkbench = Object.assign(window.greeterWorkbench || {}, { idle });
   render();
   socket.connect();
 }
@@ -263,11 +266,19 @@ function askNotifications() {
   }
 }
 
-function showAwayModal(message) {
+function showAwayModal(message, backLabel = 'Go live again') {
   byId('away-message').textContent = message;
   byId('away-error').hidden = true;
+  byId('go-live-again').textContent = backLabel;
   byId('away-modal').hidden = false;
   byId('go-live-again').focus();
+}
+
+// idleAway sets a live agent Away after five minutes without activity
+// (SPEC §13) and says so, with one button to come back.
+async function idleAway() {
+  const failure = await changeStatus('agent:away', { reason: 'idle' });
+  if (!failure) showAwayModal(IDLE_AWAY, "I'm back");
 }
 
 async function accept(request) {
