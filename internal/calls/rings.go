@@ -27,7 +27,7 @@ func (l *orgLoop) callRequest(c CallRequest) {
 		return
 	}
 	if v.req != nil {
-		l.reply(c.Peer, c.Ack, protocol.EventCallRequest, map[string]any{"requestId": v.req.id}, nil)
+		l.reply(c.Peer, c.Ack, protocol.EventCallRequest, l.requestAck(v.req), nil)
 		return
 	}
 	if !l.anyoneCanTakeCalls(v.pool) {
@@ -49,8 +49,14 @@ func (l *orgLoop) callRequest(c CallRequest) {
 	v.req = req
 	l.requests[req.id] = req
 	req.timer = l.hub.after(l, l.giveUp()+ceilingMargin, requestExpired{req: req})
-	l.reply(c.Peer, c.Ack, protocol.EventCallRequest, map[string]any{"requestId": req.id}, nil)
+	l.reply(c.Peer, c.Ack, protocol.EventCallRequest, l.requestAck(req), nil)
 	l.routeRequest(req)
+}
+
+// requestAck is the result of call:request: the request's id and how long
+// the widget waits before it gives up, which depends on the ring time.
+func (l *orgLoop) requestAck(req *request) map[string]any {
+	return map[string]any{"requestId": req.id, "giveUpSeconds": int(l.giveUp() / time.Second)}
 }
 
 // anyoneCanTakeCalls reports whether any connected agent serving pool (its

@@ -255,3 +255,20 @@ func TestSigningOutDuringACallEndsIt(t *testing.T) {
 		t.Fatalf("status = %s", got)
 	}
 }
+
+// The call:request ack tells the widget when to give up: 45 s, or the ring
+// time + 5 s when that is longer (SPEC §12.2), as the ring time is now.
+func TestTheRequestAckSaysWhenTheWidgetGivesUp(t *testing.T) {
+	for _, tc := range []struct{ rna, want int }{{15, 45}, {40, 45}, {41, 46}, {60, 65}} {
+		e := newEnv(t)
+		e.reconfigure(func(c *OrgConfig) { c.RNASeconds = tc.rna })
+		e.live("ava")
+		v := e.visitor("v")
+		n := e.nextAck()
+		e.submit(CallRequest{Peer: v, Ack: n})
+		e.sync()
+		if got := e.ackOK(v, n)["giveUpSeconds"]; got != float64(tc.want) {
+			t.Errorf("ring time %d s: giveUpSeconds = %v, want %d", tc.rna, got, tc.want)
+		}
+	}
+}

@@ -165,8 +165,8 @@ class VisitorCall {
     this.w.player.quiet();
     this.w.setStatus(`Calling ${this.w.agent ? this.w.agent.displayName : 'someone'}…`);
     this.w.setState('waiting');
-    const rna = Number(this.core.settings.rnaSeconds || this.core.config.rnaSeconds) || 0;
-    const giveUpMs = Math.max(GIVE_UP_MIN_MS, (rna + 5) * 1000);
+    // The server says how long to wait: 45 s, or the ring time + 5 s.
+    const giveUpMs = Math.max(GIVE_UP_MIN_MS, (Number(res.giveUpSeconds) || 0) * 1000);
     this.giveUpTimer = setTimeout(() => this.giveUp(), giveUpMs);
   }
 
