@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		Production:     cfg.Production(),
 		PlatformKey:    cfg.InternalAPIKey,
 		RateLimitScale: cfg.RateLimitScale,
+		Media:          lib,
 	})
 
 	mux := http.NewServeMux()

@@ -165,5 +165,9 @@ func putVideo(lib *media.Library, file string) (string, error) {
 		return "", fmt.Errorf("demo: missing demo video %s: %w", file, err)
 	}
 	defer f.Close()
-	return lib.Put(f, "webm")
+	v, err := lib.Put(f, media.MaxVideoBytes)
+	if err != nil {
+		return "", fmt.Errorf("demo: unable to store demo video %s: %w", file, err)
+	}
+	return v.Name, nil
 }

@@ -1,9 +1,9 @@
 // Package httpapi is Greeter's JSON API: sign-in, the current user, ICE
 // servers, the widget's configuration, call logs, team management (invites,
-// roles, agent profiles, removal), API keys and the internal end-call API. It
-// has one handler per action; every error answer is
-// {"error": "<message>", "code": "<CODE>"}, except the end-call endpoint's,
-// whose bodies SPEC §11.2 fixes.
+// roles, agent profiles, removal), greeting video uploads, API keys and the
+// internal end-call API. It has one handler per action; every error answer
+// is {"error": "<message>", "code": "<CODE>"}, except the end-call
+// endpoint's, whose bodies SPEC §11.2 fixes.
 package httpapi
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"greeter/internal/auth"
+	"greeter/internal/media"
 	"greeter/internal/store"
 )
 
@@ -43,6 +44,8 @@ type Deps struct {
 	// HashPassword hashes a new password; auth.HashPassword when nil. Tests
 	// make it cheap.
 	HashPassword func(string) (string, error)
+	// Media stores uploaded greeting videos. When nil, uploads answer 500.
+	Media *media.Library
 }
 
 // API serves the JSON endpoints.
@@ -61,6 +64,9 @@ type API struct {
 	platformKey  string
 	hashPassword func(string) (string, error)
 	limits       limits
+
+	media         *media.Library
+	maxVideoBytes int64 // media.MaxVideoBytes; tests lower it
 }
 
 // UserHandler handles a request of a signed-in user.
@@ -89,6 +95,9 @@ func New(d Deps) *API {
 		platformKey:  d.PlatformKey,
 		hashPassword: d.HashPassword,
 		limits:       newLimits(d.RateLimitScale),
+
+		media:         d.Media,
+		maxVideoBytes: media.MaxVideoBytes,
 	}
 	if a.hub == nil {
 		a.hub = noHub{}
@@ -123,6 +132,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
 	a.registerTeam(mux)
 	a.registerPools(mux)
+	a.registerVideos(mux)
+	a.registerOrg(mux)
 	// Without a method, so that the handler answers other methods with the
 	// body SPEC §11.2 fixes.
 	mux.HandleFunc("/api/agent/end-call", a.endCall)

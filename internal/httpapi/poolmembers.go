@@ -11,15 +11,21 @@ import (
 )
 
 // poolMemberJSON places an agent in a pool at a tier (1 Primary, 2 Standard,
-// 3 Backup, up to 99).
+// 3 Backup, up to 99), with the member's own greeting videos, null where the
+// profile's play.
 type poolMemberJSON struct {
 	PoolID       ids.PoolID  `json:"poolId"`
 	AgentID      ids.AgentID `json:"agentId"`
 	PriorityRank int         `json:"priorityRank"`
+	Videos       videosJSON  `json:"videos"`
 }
 
+// toPoolMemberJSON describes m. Its video URLs are paths on the dashboard's
+// own origin (/media/…): the pool listings that use it have no request at
+// hand to build the public origin from.
 func toPoolMemberJSON(m store.PoolMember) poolMemberJSON {
-	return poolMemberJSON{PoolID: m.PoolID, AgentID: m.AgentID, PriorityRank: m.PriorityRank}
+	return poolMemberJSON{PoolID: m.PoolID, AgentID: m.AgentID, PriorityRank: m.PriorityRank,
+		Videos: toVideosJSON("", m.Video)}
 }
 
 type poolMemberRequest struct {

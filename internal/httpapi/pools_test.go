@@ -89,7 +89,8 @@ func TestPoolLifecycle(t *testing.T) {
 		path: "/api/pools/" + poolID + "/members/" + string(env.a.agent.ID),
 		body: `{"priorityRank":2}`})
 	assertJSON(t, "member", member.body, map[string]any{"poolId": poolID,
-		"agentId": string(env.a.agent.ID), "priorityRank": 2})
+		"agentId": string(env.a.agent.ID), "priorityRank": 2,
+		"videos": map[string]any{"wave": nil, "intro": nil, "loop": nil}})
 	// Without a body the agent goes to tier 1.
 	me := env.do(request{method: "PUT", token: admin,
 		path: "/api/pools/" + poolID + "/members/" + string(env.a.adminAgent.ID)})

@@ -188,6 +188,57 @@ func (s *Store) SetCallSettings(
 	return nil
 }
 
+// OrgSettingsChanges is an edit of an organization's settings; nil fields
+// stay as they are.
+type OrgSettingsChanges struct {
+	Name           *string // trimmed before it is stored
+	Timezone       *string // an IANA name the caller has checked
+	RNASeconds     *int
+	MaxCallMinutes *int
+}
+
+// UpdateOrgSettings applies every non-nil field of c with one UPDATE in one
+// transaction and returns the organization as stored: either every field
+// changes or none does. The caller validates; a value the schema refuses (a
+// name or call setting out of range) is ErrInvalid, an unknown organization
+// ErrNotFound.
+func (s *Store) UpdateOrgSettings(
+	ctx context.Context, orgID ids.OrgID, c OrgSettingsChanges,
+) (Org, error) {
+	var o Org
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		row := tx.QueryRowContext(ctx,
+			`SELECT `+orgColumns+` FROM organizations WHERE id = ?`, orgID)
+		var err error
+		if o, err = scanOrg(row); err != nil {
+			return notFoundIfNoRows(err)
+		}
+		if c.Name != nil {
+			o.Name = strings.TrimSpace(*c.Name)
+		}
+		if c.Timezone != nil {
+			o.Timezone = *c.Timezone
+		}
+		if c.RNASeconds != nil {
+			o.RNASeconds = *c.RNASeconds
+		}
+		if c.MaxCallMinutes != nil {
+			o.MaxCallMinutes = *c.MaxCallMinutes
+		}
+
+		_, err = tx.ExecContext(ctx, `UPDATE organizations
+			SET name = ?, timezone = ?, rna_seconds = ?, max_call_minutes = ?
+			WHERE id = ?`,
+			o.Name, o.Timezone, o.RNASeconds, o.MaxCallMinutes, orgID)
+		return err
+	})
+	if err != nil {
+		return Org{}, fmt.Errorf("store: unable to update organization settings: %w",
+			classify(err))
+	}
+	return o, nil
+}
+
 // SetOrgPaused pauses (recording when) or resumes an organization.
 func (s *Store) SetOrgPaused(
 	ctx context.Context, orgID ids.OrgID, paused bool, at time.Time,
