@@ -1,6 +1,6 @@
 // Package web serves Greeter's browser-facing files: the dashboard pages (login,
-// agent workbench, the admin console's team and API-key pages, the call log
-// and the invitation page) with their CSS and JavaScript modules, the
+// agent workbench, the admin console's team, pools, API-key and settings pages,
+// the call log and the invitation page) with their CSS and JavaScript modules, the
 // embeddable widget, and a demo customer website that embeds it.
 //
 // Everything is embedded in the binary. Templates are parsed and assets hashed
@@ -53,7 +53,8 @@ func New(opts Options) (*Web, error) {
 	pages, err := template.ParseFS(templateFS, "templates/layout.html",
 		"templates/shell.html", "templates/login.html", "templates/workbench.html",
 		"templates/team.html", "templates/apikeys.html", "templates/calls.html",
-		"templates/invite.html")
+		"templates/invite.html", "templates/settings.html",
+		"templates/pools.html", "templates/videos.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: unable to parse templates: %w", err)
 	}
@@ -101,9 +102,14 @@ func (w *Web) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", w.page("login.html", "Sign in", "login", "login.js"))
 	mux.HandleFunc("GET /workbench",
 		w.page("workbench.html", "Workbench", "workbench", "workbench.js"))
+	mux.HandleFunc("GET /videos", w.page("videos.html", "My videos", "videos", "videos.js"))
 	mux.HandleFunc("GET /admin/team", w.page("team.html", "Team", "team", "team.js"))
+	mux.HandleFunc("GET /admin/pools",
+		w.page("pools.html", "Pools and routing", "pools", "pools.js"))
 	mux.HandleFunc("GET /admin/api-keys",
 		w.page("apikeys.html", "API keys", "api-keys", "apikeys.js"))
+	mux.HandleFunc("GET /admin/settings",
+		w.page("settings.html", "Settings", "settings", "settings.js"))
 	mux.HandleFunc("GET /calls", w.page("calls.html", "Call log", "calls", "calls.js"))
 	mux.HandleFunc("GET /invite/{token}",
 		w.page("invite.html", "Join your team", "invite", "invite.js"))

@@ -93,6 +93,13 @@ func TestDashboardPagesCarrySecurityHeadersAndHooks(t *testing.T) {
 			"confirm", "confirm-title", "confirm-text", "confirm-warning", "confirm-ok",
 			"confirm-cancel",
 		}},
+		{"/admin/pools", "pools.js", []string{
+			"shell", "nav", "logout", "page-error", "page-notice",
+			"test-form", "test-url", "test-submit", "test-error", "test-result", "test-page",
+			"test-pool", "test-rule", "pool-form", "pool-name", "pool-description",
+			"pool-overflow", "pool-submit", "pool-error", "pools", "confirm", "confirm-ok",
+			"confirm-cancel",
+		}},
 		{"/admin/api-keys", "apikeys.js", []string{
 			"shell", "nav", "page-error", "key-form", "key-name", "key-submit", "key-error",
 			"key-result", "key-value", "key-copy", "key-warning", "keys-body", "confirm",
@@ -182,7 +189,8 @@ func TestInvitePageHoldsNoInvitation(t *testing.T) {
 // terminal screens (the browser tests see them work).
 func TestConsoleModulesUseTheSharedStartUp(t *testing.T) {
 	w, _ := newTestServer(t)
-	for _, name := range []string{"js/team.js", "js/apikeys.js", "js/calls.js"} {
+	for _, name := range []string{"js/team.js", "js/apikeys.js", "js/calls.js",
+		"js/pools.js"} {
 		a, ok := w.static[name]
 		if !ok {
 			t.Fatalf("%s is missing", name)

@@ -12,9 +12,12 @@ export function homeOf(me) {
 /** Fills #nav for the signed-in user, marking the current page. */
 export function renderNav(me, current) {
   const links = [];
-  if (me.agent) links.push(['workbench', '/workbench', 'Workbench']);
+  if (me.agent) {
+    links.push(['workbench', '/workbench', 'Workbench'], ['videos', '/videos', 'My videos']);
+  }
   if (me.user?.role === 'admin') {
-    links.push(['team', '/admin/team', 'Team'], ['api-keys', '/admin/api-keys', 'API keys']);
+    links.push(['team', '/admin/team', 'Team'], ['pools', '/admin/pools', 'Pools'],
+      ['api-keys', '/admin/api-keys', 'API keys'], ['settings', '/admin/settings', 'Settings']);
   }
   links.push(['calls', '/calls', me.user?.role === 'admin' ? 'Call log' : 'My calls']);
 

@@ -1,10 +1,12 @@
 // Admin console, team page: members with role and live status (refreshed
-// every 5 s), invitations, role changes and removals (SPEC §14.1, §11.1).
+// every 5 s), invitations, role changes, agent edits (display name and
+// maximum viewers) and removals (SPEC §14.1, §11.1).
 import { api } from './api.js';
 import { byId, el, formatDateTime } from './dom.js';
 import { startPage, updateMe, failed, showNotice, clearMessages } from './page.js';
 import { confirmAction, isAsking } from './confirm.js';
 import { wireCopy } from './copy.js';
+import { editAgent } from './agentedit.js';
 
 const REFRESH_MS = 5000;
 const STATUS_LABELS = {
@@ -93,7 +95,14 @@ function roleCell(m) {
 }
 
 function agentCell(m) {
-  return el('td', { textContent: m.agent ? m.agent.displayName : '—' });
+  if (!m.agent) return el('td', { textContent: '—' });
+  return el('td', {},
+    el('div', { textContent: m.agent.displayName }),
+    el('div', {
+      className: 'muted',
+      textContent: `Up to ${m.agent.maxViewers} viewers`,
+      'data-max-viewers': String(m.agent.maxViewers),
+    }));
 }
 
 function statusCell(m) {
@@ -110,6 +119,7 @@ function statusCell(m) {
 function actionsCell(m) {
   const cell = el('td', { className: 'actions' });
   if (!m.active) return cell;
+  if (m.agent) cell.append(actionButton('Edit', 'edit-agent', () => edit(m)));
   if (m.agent && m.role === 'admin') {
     cell.append(actionButton('Stop taking calls', 'remove-agent', () => remove(m, 'agent')));
   }
@@ -146,6 +156,25 @@ async function changeRole(m, select) {
     select.disabled = false;
     select.blur();
   }
+  shown = '';
+  await refresh();
+}
+
+/** Edits the display name and maximum viewers of a member's agent profile. */
+async function edit(m) {
+  clearMessages();
+  let profile;
+  try {
+    profile = await editAgent(m.agent);
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  if (!profile) return;
+
+  if (m.id === me.user.id) updateMe({ agent: { ...me.agent, displayName: profile.displayName } },
+    'team');
+  showNotice(`Saved ${profile.displayName}: up to ${profile.maxViewers} viewers.`);
   shown = '';
   await refresh();
 }

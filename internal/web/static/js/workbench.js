@@ -358,6 +358,7 @@ function renderSetup() {
   if (state.notAgent) text = state.admin ? NOT_AN_AGENT_ADMIN : NOT_AN_AGENT;
   else if (state.profile && state.profile.videosReady === false) text = VIDEOS_MISSING;
   byId('setup-text').textContent = text;
+  byId('setup-link').hidden = text !== VIDEOS_MISSING;
   byId('setup-notice').hidden = !text;
 }
 
