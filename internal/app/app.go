@@ -249,7 +249,7 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 }
 
 // closeInterrupted finishes the call logs that a crashed run left pending or
-// accepted. It waits for the journal to replay what it held first, so that
+// accepted, and the agent sessions it left open. It waits for the journal to replay what it held first, so that
 // the last snapshots of that run land before anything is closed.
 func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
 	deadline := time.Now().Add(10 * time.Second)
@@ -264,10 +264,15 @@ func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
 	n, err := a.store.CloseInterruptedCallLogs(ctx, now)
 	if err != nil {
 		a.log.Error("app: unable to close call logs left open by a previous run", "err", err)
-		return
-	}
-	if n > 0 {
+	} else if n > 0 {
 		a.log.Info("closed call logs left open by a previous run", "count", n)
+	}
+	n, err = a.store.CloseInterruptedAgentSessions(ctx)
+	if err != nil {
+		a.log.Error("app: unable to close agent sessions left open by a previous run",
+			"err", err)
+	} else if n > 0 {
+		a.log.Info("closed agent sessions left open by a previous run", "count", n)
 	}
 }
 

@@ -150,7 +150,7 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	org, _, err := first.Store().CreateOrg(ctx, store.NewOrg{Name: "Acme",
+	org, admin, err := first.Store().CreateOrg(ctx, store.NewOrg{Name: "Acme",
 		AdminEmail: "a@acme.test", AdminFullName: "A", AdminPasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,19 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.Close(ctx) // as after a crash: the row was never finished
+	profile, err := first.Store().CreateAgentProfile(ctx, store.NewAgentProfile{
+		OrgID: org.ID, UserID: admin.ID, DisplayName: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = first.Store().ApplyStatusChangeEvent(ctx, "event-1", store.StatusChange{ID: "change-1",
+		Session: store.AgentSession{ID: "session-1", OrgID: org.ID,
+			AgentID: profile.ID, StartedAt: now},
+		From: "offline", To: "away", Reason: "connected", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close(ctx) // as after a crash: the row and the session were never finished
 
 	second, err := New(ctx, cfg, log)
 	if err != nil {
@@ -177,6 +189,11 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 	row, err := second.Store().CallLog(ctx, org.ID, "ring")
 	if err != nil || row.Status != store.CallAbandoned || row.EndReason != "server_restart" {
 		t.Fatalf("row after restart = %+v, %v", row, err)
+	}
+	sessions, err := second.Store().AgentSessions(ctx, org.ID, profile.ID,
+		now.Add(-time.Minute), now.Add(time.Minute))
+	if err != nil || len(sessions) != 1 || sessions[0].EndedReason != store.SessionServerRestart {
+		t.Fatalf("sessions after restart = %+v, %v", sessions, err)
 	}
 }
 

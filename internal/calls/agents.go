@@ -29,7 +29,8 @@ func (l *orgLoop) agentConnect(c AgentConnect) {
 	}
 
 	a = &agent{viewers: make(map[*visitor]struct{}), info: info, peer: c.Peer,
-		status: StatusAway, lastHeartbeat: l.clock.Now()}
+		lastHeartbeat: l.clock.Now()}
+	l.startSession(a)
 	l.agents[info.ID] = a
 	l.byPeer[c.Peer] = a
 	first := !l.seen[info.ID]
@@ -37,7 +38,7 @@ func (l *orgLoop) agentConnect(c AgentConnect) {
 	l.log.Debug("agent connected", "agent_id", info.ID)
 
 	if first && l.restoresLive(a) {
-		a.status = StatusIdle
+		l.setStatus(a, StatusIdle, "restart_recovery")
 		l.log.Info("agent live again after a restart", "agent_id", info.ID)
 		l.sendState(a)
 		l.sweep(a)
@@ -88,7 +89,7 @@ func (l *orgLoop) resumeFromGrace(a *agent, p Peer, info AgentInfo) {
 	a.lastHeartbeat = l.clock.Now()
 	l.byPeer[p] = a
 	if a.status == StatusInCall && a.call == nil {
-		a.status = StatusIdle // in_call is never kept without a call
+		l.setStatus(a, liveStatus(a), "reconnected") // in_call is never kept without a call
 	}
 	l.refreshStatus(a)
 	l.log.Debug("agent reconnected within the grace", "agent_id", a.info.ID)
@@ -129,9 +130,9 @@ func (l *orgLoop) graceExpired(c graceExpired) {
 		return
 	}
 	a.graceTimer = nil
-	a.status = StatusOffline
-	l.reassignViewers(a, "agent_offline", nil)
 	delete(l.agents, a.info.ID)
+	l.endSession(a, SessionDisconnect)
+	l.reassignViewers(a, "agent_offline", nil)
 	l.log.Debug("agent offline", "agent_id", a.info.ID)
 }
 
@@ -165,10 +166,9 @@ func (l *orgLoop) agentBack(c AgentBack) {
 		return
 	}
 
-	a.status = StatusIdle
+	l.setStatus(a, liveStatus(a), "agent_back")
 	a.lastHeartbeat = l.clock.Now()
 	l.saveIntent(a, IntentLive)
-	l.refreshStatus(a)
 	l.reply(c.Peer, c.Ack, protocol.EventAgentBack, map[string]any{"status": a.status}, nil)
 	l.sendState(a)
 	l.sweep(a)
@@ -185,16 +185,21 @@ func (l *orgLoop) agentAway(c AgentAway) {
 		return
 	}
 	if a.live() {
+		reason := "manual"
+		if c.Idle {
+			reason = "idle"
+		}
 		l.saveIntent(a, IntentAway)
-		l.goAway(a)
+		l.goAway(a, reason)
 	}
 	l.reply(c.Peer, c.Ack, protocol.EventAgentAway, map[string]any{"status": a.status}, nil)
 }
 
 // goAway takes a live agent out of routing: its ring is withdrawn, its
-// viewers move on, and the withdrawn request is rung elsewhere.
-func (l *orgLoop) goAway(a *agent) {
-	a.status = StatusAway
+// viewers move on, and the withdrawn request is rung elsewhere. reason is
+// the status change's.
+func (l *orgLoop) goAway(a *agent, reason string) {
+	l.setStatus(a, StatusAway, reason)
 	req := l.withdrawRing(a, "agent_away")
 	l.reassignViewers(a, "agent_away", nil)
 	if req != nil {
@@ -204,12 +209,13 @@ func (l *orgLoop) goAway(a *agent) {
 }
 
 // markAway sets a live agent away on the server's initiative and tells it
-// why with agent:marked_away.
-func (l *orgLoop) markAway(a *agent, reason, message string) {
+// why with agent:marked_away. change is the reason its status change
+// records, reason the one agent:marked_away names.
+func (l *orgLoop) markAway(a *agent, change, reason, message string) {
 	l.send(a.peer, protocol.EventAgentMarkedAway, map[string]any{
 		"reason": reason, "message": message,
 	})
-	l.goAway(a)
+	l.goAway(a, change)
 }
 
 func (l *orgLoop) scheduleStaleCheck() {
@@ -224,7 +230,8 @@ func (l *orgLoop) staleCheck() {
 	for _, a := range l.agents {
 		if a.peer != nil && a.live() && a.call == nil && now.Sub(a.lastHeartbeat) > staleAfter {
 			l.log.Info("agent stale; set away", "agent_id", a.info.ID)
-			l.markAway(a, "idle", "You were set to Away because your workbench stopped responding.")
+			l.markAway(a, "stale", "idle",
+				"You were set to Away because your workbench stopped responding.")
 		}
 	}
 	l.scheduleStaleCheck()
@@ -236,12 +243,12 @@ func (l *orgLoop) refreshStatus(a *agent) {
 	if !a.live() {
 		return
 	}
-	want := StatusIdle
+	want, reason := StatusIdle, "last_viewer"
 	if len(a.viewers) > 0 {
-		want = StatusBroadcasting
+		want, reason = StatusBroadcasting, "first_viewer"
 	}
 	if a.status != want {
-		a.status = want
+		l.setStatus(a, want, reason)
 		l.sendState(a)
 	}
 }

@@ -85,6 +85,7 @@ type discardRecords struct{}
 func (discardRecords) Save(CallRecord)                   {}
 func (discardRecords) SavePageview(Pageview)             {}
 func (discardRecords) SavePresenceIntent(PresenceIntent) {}
+func (discardRecords) SaveStatusChange(StatusChange)     {}
 
 // benchSettings stands for the effective widget settings sent in
 // agent:assigned.

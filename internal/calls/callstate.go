@@ -86,7 +86,7 @@ func (l *orgLoop) callAccept(c CallAccept) {
 	cl := &call{id: ids.NewCallID(), req: req.id, agent: a, visitor: v, rec: rec}
 	l.calls[cl.id] = cl
 	a.call, v.call = cl, cl
-	a.status = StatusInCall
+	l.setStatus(a, StatusInCall, "call_started")
 	if v.agent != a {
 		l.detach(v)
 		l.attach(v, a)
@@ -188,8 +188,7 @@ func (l *orgLoop) endCall(cl *call, cause endCause) {
 		"reason", cause.reason, "duration_seconds", duration)
 
 	if a.status == StatusInCall {
-		a.status = StatusIdle
-		l.refreshStatus(a)
+		l.setStatus(a, liveStatus(a), "call_ended")
 		l.sendState(a)
 	}
 	l.settle(v)

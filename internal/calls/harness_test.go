@@ -55,6 +55,7 @@ type recordSink struct {
 	all       []CallRecord
 	pageviews []Pageview
 	intents   []PresenceIntent
+	changes   []StatusChange
 }
 
 func (s *recordSink) Save(r CallRecord) {
@@ -74,6 +75,12 @@ func (s *recordSink) SavePresenceIntent(i PresenceIntent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.intents = append(s.intents, i)
+}
+
+func (s *recordSink) SaveStatusChange(c StatusChange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changes = append(s.changes, c)
 }
 
 func (s *recordSink) byStatus(status string) []CallRecord {

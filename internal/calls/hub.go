@@ -32,8 +32,9 @@ type Peer interface {
 }
 
 // RecordSink receives what the loop writes to the database: call-log
-// snapshots, pageviews and presence intents. Its methods must not block: the
-// loop never waits for the database.
+// snapshots, pageviews and presence intents, and agent sessions when it also
+// implements StatusSink. Its methods must not block: the loop never waits
+// for the database.
 type RecordSink interface {
 	Save(CallRecord)
 	SavePageview(Pageview)
@@ -67,7 +68,8 @@ var ErrClosed = errors.New("calls: hub closed")
 // Hub routes commands to the loop of their organization, starting loops on
 // first use.
 type Hub struct {
-	opts Options
+	opts     Options
+	statuses StatusSink // opts.Records, when it records agent sessions
 
 	mu      sync.Mutex
 	loops   map[ids.OrgID]*orgLoop
@@ -101,7 +103,9 @@ func NewHub(opts Options) *Hub {
 	if opts.ICE == nil {
 		opts.ICE = func(string) any { return map[string]any{"iceServers": []any{}, "ttl": 0} }
 	}
-	return &Hub{opts: opts, loops: make(map[ids.OrgID]*orgLoop)}
+	h := &Hub{opts: opts, loops: make(map[ids.OrgID]*orgLoop)}
+	h.statuses, _ = opts.Records.(StatusSink)
+	return h
 }
 
 // Submit hands a command to the loop of org. It blocks only while that

@@ -45,7 +45,7 @@ func (l *orgLoop) logoutAgent(c logoutAgent) {
 	peer := a.peer
 	delete(l.agents, a.info.ID)
 	delete(l.byPeer, peer)
-	a.status = StatusOffline
+	l.endSession(a, SessionLogout)
 
 	req := l.withdrawRing(a, "agent_offline")
 	if a.call != nil {

@@ -3,8 +3,10 @@ package calls
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"time"
 
@@ -52,8 +54,9 @@ type orgLoop struct {
 
 type agent struct {
 	info          AgentInfo
-	peer          Peer // nil once disconnected
-	status        string
+	peer          Peer   // nil once disconnected
+	status        string // changed only by setStatus
+	session       *session
 	viewers       map[*visitor]struct{}
 	ring          *ring
 	call          *call
@@ -250,8 +253,9 @@ func peerAndAck(cmd Command) (Peer, int) {
 }
 
 // finish closes, when the server stops, what it cannot carry over, so that
-// no call-log row is left pending or accepted: rings and requests end as
-// abandoned, calls as completed, both with reason server_restart.
+// no call-log row is left pending or accepted and no session open: rings and
+// requests end as abandoned, calls as completed, sessions ended, all with
+// reason server_restart.
 func (l *orgLoop) finish() {
 	l.stopping = true
 	for _, req := range l.requests {
@@ -259,6 +263,9 @@ func (l *orgLoop) finish() {
 	}
 	for _, c := range l.calls {
 		l.endCall(c, causeServerStopped)
+	}
+	for _, a := range byAgentID(slices.Collect(maps.Values(l.agents))) {
+		l.endSession(a, SessionServerRestart)
 	}
 }
 

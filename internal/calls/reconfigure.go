@@ -108,7 +108,7 @@ func (l *orgLoop) reconfigure(c reconfigure) {
 func (l *orgLoop) pause() {
 	for _, a := range byAgentID(slices.Collect(maps.Values(l.agents))) {
 		if a.peer != nil && a.live() {
-			l.markAway(a, "org_paused", "Your organization is paused.")
+			l.markAway(a, "org_paused", "org_paused", "Your organization is paused.")
 		}
 	}
 }

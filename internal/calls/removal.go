@@ -98,7 +98,7 @@ func (l *orgLoop) removeAgent(c removeAgent) {
 	peer := a.peer
 	delete(l.agents, a.info.ID)
 	delete(l.byPeer, peer)
-	a.status = StatusOffline
+	l.endSession(a, SessionRemoved)
 	a.info.Active = false
 
 	req := l.withdrawRing(a, "agent_removed")

@@ -165,7 +165,7 @@ func (l *orgLoop) ringExpired(r *ring) {
 		"message": "You were set to Away because an incoming call was not answered.",
 	})
 	l.log.Info("ring not answered", "agent_id", a.info.ID, "request_id", req.id)
-	l.goAway(a)
+	l.goAway(a, "ring_no_answer")
 	l.routeRequest(req)
 }
 

@@ -78,6 +78,7 @@ func TestStressRandomEventsKeepTheInvariants(t *testing.T) {
 	}
 	s.hub.Close()
 	s.checkRecords()
+	s.checkSessions()
 }
 
 func newStress(t *testing.T, seed uint64) *stress {
@@ -402,5 +403,57 @@ func (s *stress) checkRecords() {
 	s.t.Logf("%d call-log rows: %v", len(history), counts)
 	if counts[RecordCompleted] == 0 || counts[RecordMissed] == 0 || counts[RecordRejected] == 0 {
 		s.t.Errorf("the run did not exercise every outcome: %v", counts)
+	}
+}
+
+// checkSessions verifies, once the hub has stopped, that every session
+// started in away and ended exactly once, and that its status changes chain:
+// each starts where the previous one ended, at no earlier time, with
+// counters that never go down (SPEC §6.2, §10.2).
+func (s *stress) checkSessions() {
+	s.recs.mu.Lock()
+	defer s.recs.mu.Unlock()
+	bySession := map[string][]StatusChange{}
+	for _, c := range s.recs.changes {
+		bySession[c.Session.ID] = append(bySession[c.Session.ID], c)
+	}
+	ends := map[string]int{}
+	for id, cs := range bySession {
+		if first := cs[0]; first.From != StatusOffline || first.To != StatusAway {
+			s.t.Errorf("session %s starts %s>%s", id, first.From, first.To)
+		}
+		for i := 1; i < len(cs); i++ {
+			s.checkLink(id, cs[i-1], cs[i])
+		}
+		last := cs[len(cs)-1]
+		if last.To != StatusOffline || last.Session.EndedAt == nil ||
+			last.Session.EndedReason != last.Reason {
+			s.t.Errorf("session %s was not ended: last change %+v", id, last)
+		}
+		ends[last.Session.EndedReason]++
+	}
+	s.t.Logf("%d agent sessions, %d status changes, ended: %v", len(bySession),
+		len(s.recs.changes), ends)
+	if ends[SessionDisconnect] == 0 || ends[SessionServerRestart] == 0 {
+		s.t.Errorf("the run did not end sessions both ways: %v", ends)
+	}
+}
+
+// checkLink verifies that change b follows change a within one session.
+func (s *stress) checkLink(id string, a, b StatusChange) {
+	if b.From != a.To {
+		s.t.Errorf("session %s: %s>%s follows %s>%s", id, b.From, b.To, a.From, a.To)
+	}
+	if a.To == StatusOffline || a.Session.EndedAt != nil {
+		s.t.Errorf("session %s changes again after it ended: %+v", id, b)
+	}
+	if b.At.Before(a.At) || b.Session.AgentID != a.Session.AgentID ||
+		b.Session.OrgID != a.Session.OrgID || !b.Session.StartedAt.Equal(a.Session.StartedAt) {
+		s.t.Errorf("session %s: %+v does not follow %+v", id, b, a)
+	}
+	x, y := a.Session, b.Session
+	if y.AwaySeconds < x.AwaySeconds || y.IdleSeconds < x.IdleSeconds ||
+		y.BroadcastingSeconds < x.BroadcastingSeconds || y.InCallSeconds < x.InCallSeconds {
+		s.t.Errorf("session %s: counters went down from %+v to %+v", id, x, y)
 	}
 }

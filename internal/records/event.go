@@ -13,6 +13,7 @@ const (
 	kindCallLog        = "call_log"
 	kindPageview       = "pageview"
 	kindPresenceIntent = "presence_intent"
+	kindStatusChange   = "status_change"
 )
 
 // callLogEvent is a call-log snapshot as the journal stores it. The JSON
@@ -120,4 +121,51 @@ func newPresenceIntentEvent(i calls.PresenceIntent) presenceIntentEvent {
 
 func (e presenceIntentEvent) toStore() store.PresenceIntent {
 	return store.PresenceIntent(e)
+}
+
+// statusChangeEvent is an agent's status change with its session's snapshot
+// as the journal stores it; the same rules as for callLogEvent apply to its
+// JSON names.
+type statusChangeEvent struct {
+	ID      string            `json:"id"`
+	Session agentSessionEvent `json:"session"`
+	From    string            `json:"from_status"`
+	To      string            `json:"to_status"`
+	Reason  string            `json:"reason"`
+	At      time.Time         `json:"at"`
+}
+
+type agentSessionEvent struct {
+	ID                  string      `json:"id"`
+	OrgID               ids.OrgID   `json:"org_id"`
+	AgentID             ids.AgentID `json:"agent_id"`
+	StartedAt           time.Time   `json:"started_at"`
+	EndedAt             *time.Time  `json:"ended_at,omitempty"`
+	EndedReason         string      `json:"ended_reason,omitempty"`
+	AwaySeconds         int         `json:"away_seconds"`
+	IdleSeconds         int         `json:"idle_seconds"`
+	BroadcastingSeconds int         `json:"broadcasting_seconds"`
+	InCallSeconds       int         `json:"in_call_seconds"`
+}
+
+func newStatusChangeEvent(c calls.StatusChange) statusChangeEvent {
+	return statusChangeEvent{
+		ID:      c.ID,
+		Session: agentSessionEvent(c.Session),
+		From:    c.From,
+		To:      c.To,
+		Reason:  c.Reason,
+		At:      c.At,
+	}
+}
+
+func (e statusChangeEvent) toStore() store.StatusChange {
+	return store.StatusChange{
+		ID:      e.ID,
+		Session: store.AgentSession(e.Session),
+		From:    e.From,
+		To:      e.To,
+		Reason:  e.Reason,
+		At:      e.At,
+	}
 }

@@ -1,4 +1,5 @@
-// Package records writes call-log snapshots from the organization loops to
+// Package records writes call-log snapshots, pageviews, presence intents and
+// agent status changes (with their sessions) from the organization loops to
 // the database through the durable write queue of SPEC §10.4, without ever
 // making a loop wait for the disk or the database.
 //
@@ -49,11 +50,12 @@ type Applier interface {
 	ApplyCallLogEvent(ctx context.Context, eventID string, l store.CallLog) error
 	ApplyPageviewEvent(ctx context.Context, eventID string, p store.Pageview) error
 	ApplyPresenceIntentEvent(ctx context.Context, eventID string, i store.PresenceIntent) error
+	ApplyStatusChangeEvent(ctx context.Context, eventID string, c store.StatusChange) error
 	PruneAppliedEvents(ctx context.Context, before time.Time) error
 }
 
 // Writer journals call-log snapshots and applies them to the database. It
-// implements calls.RecordSink.
+// implements calls.RecordSink and calls.StatusSink.
 type Writer struct {
 	j   *journal.Journal
 	db  Applier
@@ -132,6 +134,19 @@ func (w *Writer) SavePageview(p calls.Pageview) {
 func (w *Writer) SavePresenceIntent(i calls.PresenceIntent) {
 	w.enqueue(kindPresenceIntent, newPresenceIntentEvent(i))
 }
+
+// SaveStatusChange hands an agent's status change, with its session's
+// snapshot, to the journal, like Save. The journal applies the changes of a
+// session in the order they were saved.
+func (w *Writer) SaveStatusChange(c calls.StatusChange) {
+	w.enqueue(kindStatusChange, newStatusChangeEvent(c))
+}
+
+// The writer is the sink of both kinds of record.
+var (
+	_ calls.RecordSink = (*Writer)(nil)
+	_ calls.StatusSink = (*Writer)(nil)
+)
 
 func (w *Writer) enqueue(kind string, data any) {
 	s := snapshot{eventID: ids.NewRow(), at: time.Now(), kind: kind, data: data}
@@ -311,6 +326,11 @@ func (w *Writer) apply(ctx context.Context, e journal.Entry) error {
 		var ev presenceIntentEvent
 		if err = decodeEvent(e, &ev); err == nil {
 			err = w.db.ApplyPresenceIntentEvent(ctx, e.ID, ev.toStore())
+		}
+	case kindStatusChange:
+		var ev statusChangeEvent
+		if err = decodeEvent(e, &ev); err == nil {
+			err = w.db.ApplyStatusChangeEvent(ctx, e.ID, ev.toStore())
 		}
 	default:
 		return fmt.Errorf("records: unable to apply event %s of unknown kind %q: %w",

@@ -49,16 +49,22 @@ func (f *fakeDB) ApplyCallLogEvent(_ context.Context, eventID string, l store.Ca
 }
 
 func (f *fakeDB) ApplyPageviewEvent(_ context.Context, eventID string, p store.Pageview) error {
-	return f.applyOther(eventID, "pageview:"+p.ID)
+	return f.applyOther(eventID, "pageview:"+p.ID, "applied")
 }
 
 func (f *fakeDB) ApplyPresenceIntentEvent(_ context.Context, eventID string,
 	i store.PresenceIntent) error {
-	return f.applyOther(eventID, "intent:"+string(i.AgentID)+":"+i.Intent)
+	return f.applyOther(eventID, "intent:"+string(i.AgentID)+":"+i.Intent, "applied")
 }
 
-// applyOther records a pageview or presence intent under key.
-func (f *fakeDB) applyOther(eventID, key string) error {
+func (f *fakeDB) ApplyStatusChangeEvent(_ context.Context, eventID string,
+	c store.StatusChange) error {
+	return f.applyOther(eventID, "session:"+c.Session.ID, c.To)
+}
+
+// applyOther records a pageview, presence intent or status change under key:
+// what it was, or "applied".
+func (f *fakeDB) applyOther(eventID, key, what string) error {
 	if f.failing.Load() {
 		f.failures.Add(1)
 		return errors.New("database is locked")
@@ -66,7 +72,7 @@ func (f *fakeDB) applyOther(eventID, key string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applied[eventID]++
-	f.history[key] = append(f.history[key], "applied")
+	f.history[key] = append(f.history[key], what)
 	return nil
 }
 
