@@ -94,6 +94,7 @@ func (l *orgLoop) callAccept(c CallAccept) {
 	l.save(rec)
 	l.reassignViewers(a, "agent_busy", v)
 	maxMinutes := l.cfg.MaxCallMinutes
+	cl.maxMinutes = maxMinutes
 	cl.maxTimer = l.hub.after(l, time.Duration(maxMinutes)*time.Minute, callExpired{call: cl})
 
 	l.send(v.peer, protocol.EventCallAccepted, map[string]any{
@@ -141,7 +142,7 @@ func (l *orgLoop) callEnd(c CallEnd) {
 
 func (l *orgLoop) callExpired(cl *call) {
 	if !cl.ended {
-		l.endCall(cl, causeMaxDuration(l.cfg.MaxCallMinutes))
+		l.endCall(cl, causeMaxDuration(cl.maxMinutes))
 	}
 }
 

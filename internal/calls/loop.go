@@ -116,7 +116,10 @@ type call struct {
 	visitor  *visitor
 	rec      CallRecord
 	maxTimer clock.Timer
-	ended    bool
+	// maxMinutes is the organization's maximum call duration when the call
+	// started; a later change applies to the next call only (SPEC §14.6).
+	maxMinutes int
+	ended      bool
 }
 
 func newOrgLoop(id ids.OrgID, cfg OrgConfig, h *Hub) *orgLoop {

@@ -398,6 +398,21 @@ func TestMaxDurationEndsCall(t *testing.T) {
 	}
 }
 
+// A new maximum applies to the next call; the call in progress keeps the
+// limit it started with, and its end message says that one.
+func TestMaxDurationChangeKeepsTheCallInProgress(t *testing.T) {
+	e := newEnv(t)
+	ava, v, _ := e.call()
+	e.reconfigure(func(c *OrgConfig) { c.MaxCallMinutes = 30 })
+	e.advance(119 * time.Minute)
+	e.none(v, protocol.EventCallEnded)
+	e.advance(time.Minute)
+	if got := e.next(ava, protocol.EventCallEnded)["message"]; got !=
+		"The call ended automatically after 120 minutes." {
+		t.Fatalf("agent message = %v", got)
+	}
+}
+
 func TestRemovingAgentInCallEndsItGracefully(t *testing.T) {
 	e := newEnv(t)
 	ava, v, callID := e.call()
