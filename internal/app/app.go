@@ -113,7 +113,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 			s := httpapi.EffectiveSettings(org.WidgetDefaults, site.WidgetOverrides)
 			return s, time.Duration(s.TriggerDelaySeconds) * time.Second
 		},
-		Now: o.Clock.Now,
+		Now:            o.Clock.Now,
+		RateLimitScale: cfg.RateLimitScale,
 	})
 	pages, err := web.New(web.Options{Logger: log, PublicURL: cfg.PublicOrigin()})
 	if err != nil {

@@ -76,7 +76,7 @@ func (a *API) registerTeam(mux *http.ServeMux) {
 	mux.Handle("POST /api/invites", admin(a.createInvite))
 	mux.Handle("POST /api/invites/{id}/regenerate", admin(a.regenerateInvite))
 	mux.Handle("DELETE /api/invites/{id}", admin(a.revokeInvite))
-	mux.HandleFunc("GET /api/invites/{token}", a.showInvite)
+	mux.Handle("GET /api/invites/{token}", a.public(a.showInvite))
 	mux.Handle("POST /api/invites/{token}/accept",
 		a.csrf.Handler(http.HandlerFunc(a.acceptInvite)))
 

@@ -127,8 +127,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/login", a.csrf.Handler(http.HandlerFunc(a.login)))
 	mux.Handle("POST /api/auth/logout", a.csrf.Handler(http.HandlerFunc(a.logout)))
 	mux.Handle("GET /api/me", a.RequireUser(a.me))
-	mux.Handle("GET /api/ice-servers", a.RequireUser(a.iceServers))
-	mux.HandleFunc("GET /api/widget/config", a.widgetConfig)
+	mux.Handle("GET /api/ice-servers", a.RequireUser(a.limitICE(a.iceServers)))
+	mux.Handle("GET /api/widget/config", a.perIP(a.limits.widgetIP, a.widgetConfig))
 	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
 	a.registerTeam(mux)
 	a.registerPools(mux)
@@ -140,17 +140,24 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 // RequireUser runs h for a request with a valid session, and answers 401
-// UNAUTHORIZED otherwise. Inside h, CurrentUser returns the same user without
-// another lookup.
+// UNAUTHORIZED otherwise. It applies the dashboard rate limits (429
+// RATE_LIMITED): per user and organization with a session, per client IP
+// without one. Inside h, CurrentUser returns the same user without another
+// lookup.
 func (a *API) RequireUser(h UserHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := a.sessions.Authenticate(r.Context(), auth.TokenFromRequest(r))
 		if errors.Is(err, auth.ErrNoSession) {
-			WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "Not signed in")
+			if a.allowAnonymous(w, r) {
+				WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "Not signed in")
+			}
 			return
 		}
 		if err != nil {
 			a.internalError(w, r, err)
+			return
+		}
+		if !a.allowUser(w, u) {
 			return
 		}
 

@@ -73,7 +73,7 @@ func (a *API) endCall(w http.ResponseWriter, r *http.Request) {
 // client's IP (row 3) and checks the key (row 4).
 func (a *API) authenticateEndCall(w http.ResponseWriter, r *http.Request) (keyCaller, bool) {
 	ip, now := clientIP(r), a.now()
-	if over, retry := a.limits.failedAuth.exhausted(ip, now); over {
+	if over, retry := a.limits.failedAuth.Exhausted(ip, now); over {
 		writeTooMany(w, retry)
 		return keyCaller{}, false
 	}
@@ -86,7 +86,7 @@ func (a *API) authenticateEndCall(w http.ResponseWriter, r *http.Request) (keyCa
 		return keyCaller{}, false
 	}
 	if !ok {
-		a.limits.failedAuth.spend(ip, now)
+		a.limits.failedAuth.Spend(ip, now)
 		a.log.InfoContext(r.Context(), "internal API key refused", slog.String("client_ip", ip))
 		writeFixed(w, http.StatusUnauthorized, "Unauthorized")
 		return keyCaller{}, false
@@ -135,9 +135,9 @@ func (a *API) checkInternalKey(ctx context.Context, header string) (keyCaller, b
 // allowKeyUse applies the per-key and per-organization limits (row 5).
 func (a *API) allowKeyUse(w http.ResponseWriter, caller keyCaller) bool {
 	now := a.now()
-	ok, retry := a.limits.perKey.take(caller.keyID, now)
+	ok, retry := a.limits.perKey.Take(caller.keyID, now)
 	if ok && caller.org != "" {
-		ok, retry = a.limits.perOrg.take(string(caller.org), now)
+		ok, retry = a.limits.perOrg.Take(string(caller.org), now)
 	}
 	if !ok {
 		writeTooMany(w, retry)

@@ -198,7 +198,7 @@ func (a *API) showInvite(w http.ResponseWriter, r *http.Request) {
 // takeCalls?}, public: it creates the user, signs them in and uses up the
 // link.
 func (a *API) acceptInvite(w http.ResponseWriter, r *http.Request) {
-	if ok, retry := a.limits.accept.take(clientIP(r), a.now()); !ok {
+	if ok, retry := a.limits.accept.Take(clientIP(r), a.now()); !ok {
 		setRetryAfter(w, retry)
 		WriteError(w, http.StatusTooManyRequests, CodeRateLimited, "Too many requests")
 		return

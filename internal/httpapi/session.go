@@ -9,6 +9,7 @@ import (
 
 	"greeter/internal/auth"
 	"greeter/internal/ids"
+	"greeter/internal/ratelimit"
 	"greeter/internal/store"
 )
 
@@ -36,8 +37,14 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// login handles POST /api/auth/login.
+// login handles POST /api/auth/login. Every attempt counts against the
+// client IP's limit, before the body is read; one with an email also counts
+// against that email's and, when the email is a user's, that organization's.
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
+	if !a.allow(w, ratelimit.Check{Set: a.limits.loginIP, Key: clientIP(r)}) {
+		return
+	}
+
 	var req loginRequest
 	if !a.decode(w, r, &req) {
 		return
@@ -49,6 +56,9 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Password == "" {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, "password is required")
+		return
+	}
+	if !a.allowLoginOf(w, r, req.Email) {
 		return
 	}
 
@@ -75,6 +85,21 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, me)
 }
 
+// allowLoginOf applies the per-email and per-organization login limits to
+// an attempt for email.
+func (a *API) allowLoginOf(w http.ResponseWriter, r *http.Request, email string) bool {
+	var org string
+	u, err := a.store.UserByEmail(r.Context(), email)
+	switch {
+	case err == nil:
+		org = string(u.OrgID)
+	case !errors.Is(err, store.ErrNotFound):
+		a.internalError(w, r, err)
+		return false
+	}
+	return a.allowLogin(w, email, org)
+}
+
 // logout handles POST /api/auth/logout. It succeeds without a session too.
 // An agent who signs out is offline at once, without the disconnect grace.
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +108,12 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	signedIn := err == nil
 	if err != nil && !errors.Is(err, auth.ErrNoSession) {
 		a.internalError(w, r, err)
+		return
+	}
+	if signedIn && !a.allowUser(w, u) {
+		return
+	}
+	if !signedIn && !a.allowAnonymous(w, r) {
 		return
 	}
 	if err := a.sessions.Logout(r.Context(), token); err != nil {

@@ -144,8 +144,9 @@ func EncodeAck(n int, result any, perr *Error) []byte {
 // EncodeError builds an "error" event for a failed frame that carried no ack.
 func EncodeError(perr *Error, event string) []byte {
 	return Encode(EventError, struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Event   string `json:"event,omitempty"`
-	}{perr.Code, perr.Message, event})
+		Code              string `json:"code"`
+		Message           string `json:"message"`
+		RetryAfterSeconds int    `json:"retryAfterSeconds,omitempty"`
+		Event             string `json:"event,omitempty"`
+	}{perr.Code, perr.Message, perr.RetryAfterSeconds, event})
 }

@@ -35,6 +35,9 @@ const (
 	EventCallEnded           = "call:ended"
 	EventCallReconnect       = "call:reconnect"
 	EventCallReconnectFailed = "call:reconnect_failed"
+	EventCallReconnecting    = "call:reconnecting"
+	EventCallReconnected     = "call:reconnected"
+	EventCallEndingSoon      = "call:ending_soon"
 
 	EventSignal = "webrtc:signal"
 )
@@ -86,12 +89,21 @@ const (
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterSeconds says when to try again; only RATE_LIMITED has it.
+	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Errorf builds an Error.
 func Errorf(code, message string) *Error { return &Error{Code: code, Message: message} }
+
+// RateLimited is the RATE_LIMITED error for an event refused by a rate
+// limit, retryable after the given number of seconds (at least 1).
+func RateLimited(retryAfterSeconds int) *Error {
+	return &Error{Code: CodeRateLimited, Message: "Too many requests. Try again later.",
+		RetryAfterSeconds: max(1, retryAfterSeconds)}
+}
 
 // Common errors whose message never changes.
 var (

@@ -51,7 +51,7 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 	}
 
 	log := s.opts.Logger.With("org_id", profile.OrgID, "agent_id", profile.ID)
-	c := newConn(ws, log)
+	c := newConn(ws, log, s.limits.agentFrames)
 	info := calls.AgentInfo{
 		ID:             profile.ID,
 		UserID:         user.ID,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"greeter/internal/protocol"
 )
@@ -44,11 +45,18 @@ type conn struct {
 	ackSeen     []int          // ack numbers, oldest first, at most ackMemory
 	invalid     []time.Time    // recent invalid frames
 
+	frames       *rate.Limiter // the frame rate; only the reader uses it
+	refused      int           // frames refused by it since refusedSince
+	refusedSince time.Time
+
+	trackCalls bool        // a visitor's: follow inCall from the frames sent
+	inCall     atomic.Bool // the loop has told this visitor of a call, not yet ended
+
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame or pong
 }
 
-func newConn(ws *websocket.Conn, log *slog.Logger) *conn {
-	c := &conn{ws: ws, log: log, acks: make(map[int][]byte)}
+func newConn(ws *websocket.Conn, log *slog.Logger, fr frameRate) *conn {
+	c := &conn{ws: ws, log: log, acks: make(map[int][]byte), frames: fr.limiter()}
 	c.seen()
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(pingInterval, c.ping)
@@ -61,6 +69,9 @@ func (c *conn) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
 // Send queues a frame. A client whose queue passes maxSendQueue is too slow
 // to keep up and is disconnected with 4001; nobody else waits for it.
 func (c *conn) Send(frame []byte) {
+	if c.trackCalls {
+		c.noteCall(frame)
+	}
 	c.mu.Lock()
 	if c.closed || c.closing != 0 {
 		c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -35,6 +36,7 @@ type world struct {
 	store    *store.Store
 	sessions *auth.Sessions
 	hub      *calls.Hub
+	rt       *Server
 	acme     tenant
 	globex   tenant
 }
@@ -51,7 +53,9 @@ var (
 	pwHash   string
 )
 
-func newWorld(t *testing.T) *world {
+// newWorld starts the world; each option may change the realtime server's
+// options (a clock, a rate limit scale) before it is built.
+func newWorld(t *testing.T, options ...func(*Options)) *world {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "greeter.db"))
@@ -76,13 +80,18 @@ func newWorld(t *testing.T) *world {
 	w.srv = httptest.NewServer(mux)
 	w.hub = calls.NewHub(calls.Options{Logger: log, Records: writer,
 		Directory: Directory{Store: st, Origin: w.srv.URL}})
-	rt := New(Options{
+	opts := Options{
 		Hub: w.hub, Store: st, Sessions: w.sessions, Logger: log,
 		PublicURL: w.srv.URL, Secret: []byte("0123456789abcdef0123456789abcdef"),
 		Settings: func(store.Org, store.Site) (any, time.Duration) {
 			return map[string]any{"triggerDelaySeconds": 0}, 0
 		},
-	})
+	}
+	for _, o := range options {
+		o(&opts)
+	}
+	rt := New(opts)
+	w.rt = rt
 	rt.Register(mux)
 	t.Cleanup(func() {
 		w.srv.Close()
@@ -174,6 +183,13 @@ type wsFrame struct {
 
 func (w *world) dial(name, path, origin, token string) *client {
 	w.t.Helper()
+	return w.dialFrom("127.0.0.1", name, path, origin, token)
+}
+
+// dialFrom connects from the loopback source address ip (127.0.0.x), which
+// is the client IP that the server's limits see.
+func (w *world) dialFrom(ip, name, path, origin, token string) *client {
+	w.t.Helper()
 	h := http.Header{}
 	if origin != "" {
 		h.Set("Origin", origin)
@@ -184,7 +200,9 @@ func (w *world) dial(name, path, origin, token string) *client {
 	url := "ws" + strings.TrimPrefix(w.srv.URL, "http") + path
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h,
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}})
 	if err != nil {
 		w.t.Fatalf("%s: dial %s: %v", name, path, err)
 	}
@@ -197,7 +215,12 @@ func (w *world) dial(name, path, origin, token string) *client {
 }
 
 func (w *world) visitor(name string, tn tenant) *client {
-	return w.dial(name, "/ws/visitor?siteKey="+tn.site.SiteKey, tn.site.AllowedOrigins[0], "")
+	return w.visitorFrom("127.0.0.1", name, tn)
+}
+
+func (w *world) visitorFrom(ip, name string, tn tenant) *client {
+	return w.dialFrom(ip, name, "/ws/visitor?siteKey="+tn.site.SiteKey,
+		tn.site.AllowedOrigins[0], "")
 }
 
 func (w *world) agent(name string, tn tenant) *client {

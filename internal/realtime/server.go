@@ -37,14 +37,18 @@ type Options struct {
 	// Settings returns the effective widget settings of a site and its
 	// trigger delay.
 	Settings func(store.Org, store.Site) (any, time.Duration)
-	// Now defaults to time.Now.
+	// Now defaults to time.Now. Rate limits use it too.
 	Now func() time.Time
+	// RateLimitScale multiplies every rate limit (GREETER_RATE_LIMIT_SCALE);
+	// 0 means 1.
+	RateLimitScale float64
 }
 
 // Server serves the two WebSocket endpoints.
 type Server struct {
 	opts     Options
 	origin   string
+	limits   limits
 	verified sync.Map // site ids whose embed is already marked verified
 	conns    sync.Map // every open *conn
 	wg       sync.WaitGroup
@@ -58,7 +62,8 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, origin: originOf(opts.PublicURL)}
+	return &Server{opts: opts, origin: originOf(opts.PublicURL),
+		limits: newLimits(opts.RateLimitScale)}
 }
 
 // Register adds the endpoints to mux.
@@ -145,6 +150,12 @@ func (s *Server) readLoop(ctx context.Context, c *conn, handle func(protocol.Fra
 			c.Close(protocol.CloseProtocolViolation, "binary frames are not accepted")
 			return
 		}
+		if ok, closing := s.allowFrame(c, b); !ok {
+			if closing {
+				return
+			}
+			continue
+		}
 
 		f, perr := protocol.Decode(b)
 		if perr == nil {
@@ -163,6 +174,32 @@ func (s *Server) readLoop(ctx context.Context, c *conn, handle func(protocol.Fra
 		}
 		handle(f)
 	}
+}
+
+// allowFrame applies the connection's frame rate. A refused frame is
+// answered with RATE_LIMITED and goes no further: it is not counted as
+// invalid, and its ack number is not remembered, so a retry after the wait
+// runs. It reports whether the frame may be processed, and closing whether
+// the connection has been refused too often and is closing with 4008.
+func (s *Server) allowFrame(c *conn, b []byte) (ok, closing bool) {
+	now := s.opts.Now()
+	perr := c.allowFrame(now)
+	if perr == nil {
+		return true, false
+	}
+
+	f, _ := protocol.Decode(b) // only for the event and ack number
+	if f.Ack > 0 {
+		c.Send(protocol.EncodeAck(f.Ack, nil, perr))
+	} else {
+		c.Send(protocol.EncodeError(perr, f.Event))
+	}
+	if c.countRefused(now) {
+		c.log.Info("realtime: closing a connection over its frame rate")
+		c.Close(protocol.CloseRateLimited, "rate_limited")
+		return false, true
+	}
+	return false, false
 }
 
 func checkDataSize(f protocol.Frame) *protocol.Error {

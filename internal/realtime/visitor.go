@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -17,6 +18,7 @@ import (
 	"greeter/internal/calls"
 	"greeter/internal/ids"
 	"greeter/internal/protocol"
+	"greeter/internal/ratelimit"
 	"greeter/internal/store"
 )
 
@@ -26,6 +28,7 @@ type visitorSession struct {
 	org    store.Org
 	site   store.Site
 	origin string
+	ip     string // the client IP its connection and call limits count against
 	joined bool
 	id     ids.VisitorID
 }
@@ -68,9 +71,16 @@ func (s *Server) serveVisitor(w http.ResponseWriter, r *http.Request) {
 		refuse(ws, protocol.CloseOrgPaused, "org_paused")
 		return
 	}
+	ip := ratelimit.ClientIP(r)
+	if !s.allowVisitor(ip, org.ID) {
+		refuse(ws, protocol.CloseRateLimited, "rate_limited")
+		return
+	}
 
 	log := s.opts.Logger.With("org_id", org.ID, "site_id", site.ID)
-	vs := &visitorSession{conn: newConn(ws, log), org: org, site: site, origin: origin}
+	c := newConn(ws, log, s.limits.visitorFrames)
+	c.trackCalls = true
+	vs := &visitorSession{conn: c, org: org, site: site, origin: origin, ip: ip}
 	s.readLoop(ctx, vs.conn, func(f protocol.Frame) { s.visitorFrame(ctx, vs, f) })
 
 	if vs.joined {
@@ -93,6 +103,11 @@ func (s *Server) visitorFrame(ctx context.Context, vs *visitorSession, f protoco
 	var perr *protocol.Error
 	switch f.Event {
 	case protocol.EventVisitorJoin:
+		if !s.allowVisitor(vs.ip, vs.org.ID) {
+			c.fail(f, protocol.RateLimited(int(closeRateLimitedWait/time.Second)))
+			c.Close(protocol.CloseRateLimited, "rate_limited")
+			return
+		}
 		cmd, perr = s.decodeJoin(vs, f)
 	case protocol.EventCallRequest:
 		var d struct {
@@ -100,6 +115,9 @@ func (s *Server) visitorFrame(ctx context.Context, vs *visitorSession, f protoco
 			RecordingNotice *bool   `json:"recordingNotice"`
 		}
 		if perr = protocol.DecodeData(f.Data, &d); perr == nil {
+			perr = s.allowCallRequest(vs)
+		}
+		if perr == nil {
 			cmd = calls.CallRequest{Peer: c, Ack: f.Ack, RecordingNotice: d.RecordingNotice != nil &&
 				*d.RecordingNotice}
 		}
@@ -134,6 +152,32 @@ func (s *Server) visitorFrame(ctx context.Context, vs *visitorSession, f protoco
 		return
 	}
 	s.submit(ctx, c, f, vs.org.ID, cmd)
+}
+
+// allowVisitor spends a visitor connection or join from the client IP's and
+// the organization's limits, or from neither.
+func (s *Server) allowVisitor(ip string, org ids.OrgID) bool {
+	ok, _ := ratelimit.TakeAll(s.opts.Now(),
+		ratelimit.Check{Set: s.limits.visitorIP, Key: ip},
+		ratelimit.Check{Set: s.limits.visitorOrg, Key: string(org)})
+	return ok
+}
+
+// allowCallRequest applies the call:request limits per visitor, client IP
+// and organization. A visitor in a call is not limited here: the loop
+// answers VISITOR_ALREADY_IN_CALL first (SPEC §8.1).
+func (s *Server) allowCallRequest(vs *visitorSession) *protocol.Error {
+	if vs.conn.inCall.Load() {
+		return nil
+	}
+	ok, wait := ratelimit.TakeAll(s.opts.Now(),
+		ratelimit.Check{Set: s.limits.requestVisitor, Key: string(vs.id)},
+		ratelimit.Check{Set: s.limits.requestIP, Key: vs.ip},
+		ratelimit.Check{Set: s.limits.requestOrg, Key: string(vs.org.ID)})
+	if ok {
+		return nil
+	}
+	return protocol.RateLimited(ratelimit.Seconds(wait))
 }
 
 func (s *Server) decodeJoin(vs *visitorSession, f protocol.Frame) (calls.Command, *protocol.Error) {
