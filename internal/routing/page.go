@@ -42,6 +42,12 @@ func ParsePage(rawURL string) (Page, error) {
 	if host == "" {
 		return Page{}, fmt.Errorf("%w: no host", ErrInvalidURL)
 	}
+	// Any other empty label ("a..b", ".a", "a..") names no host, and would
+	// make domain rules see a name no browser sends.
+	if strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") ||
+		strings.Contains(host, "..") {
+		return Page{}, fmt.Errorf("%w: the host has an empty label", ErrInvalidURL)
+	}
 
 	p := Page{Host: host, Path: u.Path, Query: parseQuery(u.RawQuery)}
 	if p.Path == "" {
