@@ -159,9 +159,43 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		a.Close(ctx)
 		return nil, err
 	}
+	if err := a.restoreCalls(ctx, o.Clock.Now().UTC()); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
 	a.hub.Ready(o.Clock.Now())
 	a.ready.Store(true)
 	return a, nil
+}
+
+// restoreCalls reloads the calls a previous run left active into their
+// loops as reconnecting, both rejoin windows counted from at, the moment
+// the server becomes ready (SPEC §9).
+func (a *App) restoreCalls(ctx context.Context, at time.Time) error {
+	logs, err := a.store.ResumableCallLogs(ctx)
+	if err != nil {
+		return err
+	}
+	recs := make([]calls.CallRecord, len(logs))
+	for i, l := range logs {
+		recs[i] = calls.CallRecord{
+			ID: l.ID, OrgID: l.OrgID, RequestID: l.RequestID, SiteID: l.SiteID,
+			PoolID: l.PoolID, AgentID: l.AgentID, VisitorID: l.VisitorID, Status: l.Status,
+			EndReason: l.EndReason, EndedBy: l.EndedBy, PageURL: l.PageURL,
+			RingStartedAt: l.RingStartedAt, AnsweredAt: l.AnsweredAt,
+			AnswerSeconds: l.AnswerSeconds, StartedAt: l.StartedAt, EndedAt: l.EndedAt,
+			DurationSeconds: l.DurationSeconds, CreatedAt: l.CreatedAt,
+			CallID: l.CallID, VisitorTokenHash: l.VisitorTokenHash,
+			AgentTokenHash: l.AgentTokenHash,
+		}
+	}
+	if err := a.hub.Restore(ctx, recs, at); err != nil {
+		return fmt.Errorf("app: unable to reload the calls of the previous run: %w", err)
+	}
+	if len(recs) > 0 {
+		a.log.Info("reloaded active calls of the previous run", "count", len(recs))
+	}
+	return nil
 }
 
 // loadRouting loads every organization's routing mirror into its loop, so

@@ -65,11 +65,10 @@ func (l *orgLoop) replaceConnection(a *agent, p Peer, info AgentInfo) {
 	a.info = info
 	l.byPeer[p] = a
 	old.Close(protocol.CloseSessionReplaced, "session_replaced")
-	if a.call != nil {
-		// The old tab held the call's media. Until call continuity lets the
-		// new tab resume it, the call ends as if the agent's connection was
-		// lost, and the agent is live again.
-		l.endCall(a.call, causeAgentLost)
+	if a.call != nil && a.call.agentGone == nil {
+		// The old tab held the call's media: the call waits for the agent,
+		// and the new tab resumes it with the token (SPEC §9).
+		l.partyLost(a.call, partyAgent)
 	}
 	l.sendState(a)
 	if a.ring != nil {
@@ -99,7 +98,7 @@ func (l *orgLoop) resumeFromGrace(a *agent, p Peer, info AgentInfo) {
 
 // agentLeave handles a lost agent connection. The agent keeps its status and
 // viewers for the disconnect grace but is not routable; a ring in progress
-// is withdrawn at once. Until call continuity exists, its call ends.
+// is withdrawn at once, and its call turns reconnecting, waiting for it.
 func (l *orgLoop) agentLeave(c AgentLeave) {
 	a := l.byPeer[c.Peer]
 	if a == nil || a.peer != c.Peer {
@@ -112,7 +111,7 @@ func (l *orgLoop) agentLeave(c AgentLeave) {
 
 	req := l.withdrawRing(a, "agent_offline")
 	if a.call != nil {
-		l.endCall(a.call, causeAgentLost)
+		l.partyLost(a.call, partyAgent)
 	}
 	if req != nil {
 		l.routeRequest(req)
@@ -123,13 +122,27 @@ func (l *orgLoop) agentLeave(c AgentLeave) {
 }
 
 // graceExpired makes an agent that did not come back offline: its viewers
-// move on with agent_offline.
+// move on with agent_offline. An agent whose call waits for it stays, held
+// by the call, until it resumes or the call's own deadline passes.
 func (l *orgLoop) graceExpired(c graceExpired) {
 	a := c.agent
 	if a.graceGen != c.gen || a.peer != nil || l.agents[a.info.ID] != a {
 		return
 	}
 	a.graceTimer = nil
+	if a.call != nil {
+		l.reassignViewers(a, "agent_offline", a.call.visitor)
+		return
+	}
+	l.dropAgent(a)
+}
+
+// dropAgent takes an agent whose connection is gone for good out of live
+// state.
+func (l *orgLoop) dropAgent(a *agent) {
+	if l.agents[a.info.ID] != a {
+		return
+	}
 	delete(l.agents, a.info.ID)
 	l.endSession(a, SessionDisconnect)
 	l.reassignViewers(a, "agent_offline", nil)
@@ -265,7 +278,7 @@ func (l *orgLoop) sendState(a *agent) {
 		}
 	}
 	if c := a.call; c != nil {
-		active = map[string]any{"callId": c.id, "state": "active"}
+		active = map[string]any{"callId": c.id, "state": c.state()}
 	}
 	l.send(a.peer, protocol.EventAgentState, map[string]any{
 		"agentId":      a.info.ID,

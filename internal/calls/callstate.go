@@ -1,8 +1,6 @@
 package calls
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -18,8 +16,6 @@ type endCause struct {
 	agentReason, agentMsg     string
 }
 
-const lostMessage = "The other party's connection was lost."
-
 var (
 	causeAgentEnded = endCause{
 		reason: "agent_ended", endedBy: "agent",
@@ -31,25 +27,21 @@ var (
 		visitorReason: "visitor_ended", visitorMsg: "You ended the call.",
 		agentReason: "visitor_ended", agentMsg: "The visitor ended the call.",
 	}
-	// Until call continuity exists, a lost connection ends the call at once.
-	causeAgentLost = endCause{
-		reason: "agent_ended", endedBy: "agent",
-		visitorReason: "agent_ended", visitorMsg: lostMessage,
+	// A party that did not come back within its rejoin window (SPEC §9).
+	causeVisitorGone = endCause{
+		reason: "reconnect_failed", endedBy: "system",
+		agentReason: "reconnect_failed", agentMsg: "The visitor did not come back within 60 seconds.",
 	}
-	causeVisitorLost = endCause{
-		reason: "visitor_ended", endedBy: "visitor",
-		agentReason: "visitor_ended", agentMsg: lostMessage,
+	causeAgentGone = endCause{
+		reason: "reconnect_failed", endedBy: "system",
+		visitorReason: "reconnect_failed",
+		visitorMsg:    "Your agent's connection was lost. Please try again.",
 	}
 )
 
-// causeServerStopped ends the calls a stopping server cannot carry over.
-// TODO: with call continuity (SPEC §9) active calls are reloaded as
-// reconnecting after a restart instead of ending here.
-var causeServerStopped = endCause{
-	reason: "server_restart", endedBy: "system",
-	visitorReason: "server_restart", visitorMsg: "The call ended because the service restarted.",
-	agentReason: "server_restart", agentMsg: "The call ended because Greeter restarted.",
-}
+// causeServerStopped closes, at start-up, a call of a previous run that
+// cannot be reloaded (its agent is gone, or its row has no tokens).
+var causeServerStopped = endCause{reason: "server_restart", endedBy: "system"}
 
 func causeMaxDuration(minutes int) endCause {
 	msg := fmt.Sprintf("The call ended automatically after %d minutes.", minutes)
@@ -83,7 +75,9 @@ func (l *orgLoop) callAccept(c CallAccept) {
 	answer := seconds(now.Sub(*rec.RingStartedAt))
 	rec.AnswerSeconds = &answer
 
-	cl := &call{id: ids.NewCallID(), req: req.id, agent: a, visitor: v, rec: rec}
+	cl := &call{id: ids.NewCallID(), req: req.id, agent: a, visitor: v, rec: rec,
+		maxMinutes: l.cfg.MaxCallMinutes}
+	cl.rec.CallID = cl.id
 	l.calls[cl.id] = cl
 	a.call, v.call = cl, cl
 	l.setStatus(a, StatusInCall, "call_started")
@@ -91,17 +85,17 @@ func (l *orgLoop) callAccept(c CallAccept) {
 		l.detach(v)
 		l.attach(v, a)
 	}
-	l.save(rec)
+	visitorToken := l.mintToken(cl, partyVisitor)
+	agentToken := l.mintToken(cl, partyAgent)
+	l.save(cl.rec)
 	l.reassignViewers(a, "agent_busy", v)
-	maxMinutes := l.cfg.MaxCallMinutes
-	cl.maxMinutes = maxMinutes
-	cl.maxTimer = l.hub.after(l, time.Duration(maxMinutes)*time.Minute, callExpired{call: cl})
+	l.scheduleCallTimers(cl)
 
 	l.send(v.peer, protocol.EventCallAccepted, map[string]any{
 		"requestId":      req.id,
 		"callId":         cl.id,
 		"agent":          l.card(a, rec.PoolID),
-		"reconnectToken": newToken(),
+		"reconnectToken": visitorToken,
 		"ice":            l.hub.opts.ICE(string(v.id)),
 		"recording":      false,
 	})
@@ -112,8 +106,8 @@ func (l *orgLoop) callAccept(c CallAccept) {
 		"callLogId":          rec.ID,
 		"visitor":            l.visitorCard(v, rec.PoolID),
 		"startedAt":          protocol.Time(now),
-		"maxDurationSeconds": maxMinutes * 60,
-		"reconnectToken":     newToken(),
+		"maxDurationSeconds": cl.maxMinutes * 60,
+		"reconnectToken":     agentToken,
 		"ice":                l.hub.opts.ICE(string(a.info.UserID)),
 		"recordingAllowed":   false,
 	})
@@ -146,45 +140,35 @@ func (l *orgLoop) callExpired(cl *call) {
 	}
 }
 
-// endCall ends a call for every reason of SPEC §8.5: the row is completed,
-// each connected party gets one call:ended, and the agent goes back to live.
+// endCall ends a call now, for every reason of SPEC §8.5.
 func (l *orgLoop) endCall(cl *call, cause endCause) {
+	l.endCallAt(cl, cause, l.clock.Now().UTC())
+}
+
+// endCallAt ends a call whose end counts from at: the row is completed,
+// each connected party gets one call:ended, the tokens die, and the agent
+// goes back to live, or offline when its connection is gone for good.
+func (l *orgLoop) endCallAt(cl *call, cause endCause, at time.Time) {
 	if cl.ended {
 		return
 	}
 	cl.ended = true
-	stop(cl.maxTimer)
+	l.stopCallTimers(cl)
 	delete(l.calls, cl.id)
 	a, v := cl.agent, cl.visitor
 	a.call, v.call = nil, nil
+	l.retireTokens(cl)
 
-	now := l.clock.Now().UTC()
 	rec := cl.rec
 	rec.Status = RecordCompleted
 	rec.EndReason = cause.reason
 	rec.EndedBy = cause.endedBy
-	rec.EndedAt = &now
-	duration := seconds(now.Sub(*rec.StartedAt))
+	rec.EndedAt = &at
+	duration := max(0, seconds(at.Sub(*rec.StartedAt)))
 	rec.DurationSeconds = &duration
 	l.save(rec)
 
-	if cause.visitorReason != "" {
-		l.send(v.peer, protocol.EventCallEnded, map[string]any{
-			"callId":  cl.id,
-			"reason":  cause.visitorReason,
-			"message": cause.visitorMsg,
-			"endedBy": cause.endedBy,
-		})
-	}
-	if cause.agentReason != "" {
-		l.send(a.peer, protocol.EventCallEnded, map[string]any{
-			"callId":    cl.id,
-			"callLogId": rec.ID,
-			"reason":    cause.agentReason,
-			"message":   cause.agentMsg,
-			"endedBy":   cause.endedBy,
-		})
-	}
+	l.sendEnded(cl, cause)
 	l.log.Info("call ended", "call_id", cl.id, "agent_id", a.info.ID,
 		"reason", cause.reason, "duration_seconds", duration)
 
@@ -193,7 +177,72 @@ func (l *orgLoop) endCall(cl *call, cause endCause) {
 		l.sendState(a)
 	}
 	l.settle(v)
+	if a.peer == nil && a.graceTimer == nil {
+		l.dropAgent(a) // its grace ran out while the call waited for it
+		return
+	}
 	l.sweep(a)
+}
+
+// sendEnded gives each connected party the call:ended its cause names.
+func (l *orgLoop) sendEnded(cl *call, cause endCause) {
+	if cause.visitorReason != "" {
+		l.send(cl.visitor.peer, protocol.EventCallEnded, map[string]any{
+			"callId":  cl.id,
+			"reason":  cause.visitorReason,
+			"message": cause.visitorMsg,
+			"endedBy": cause.endedBy,
+		})
+	}
+	if cause.agentReason != "" {
+		l.send(cl.agent.peer, protocol.EventCallEnded, map[string]any{
+			"callId":    cl.id,
+			"callLogId": cl.rec.ID,
+			"reason":    cause.agentReason,
+			"message":   cause.agentMsg,
+			"endedBy":   cause.endedBy,
+		})
+	}
+}
+
+// scheduleCallTimers starts the maximum-duration timer of a call and the
+// warning a minute before it, both counted from the call's start.
+func (l *orgLoop) scheduleCallTimers(cl *call) {
+	ends := cl.rec.StartedAt.Add(time.Duration(cl.maxMinutes) * time.Minute)
+	now := l.clock.Now()
+	cl.maxTimer = l.hub.after(l, max(0, ends.Sub(now)), callExpired{call: cl})
+	if warn := ends.Add(-endingSoonLead); warn.After(now) {
+		cl.warnTimer = l.hub.after(l, warn.Sub(now), callEndingSoon{call: cl})
+	}
+}
+
+func (l *orgLoop) stopCallTimers(cl *call) {
+	stop(cl.maxTimer)
+	stop(cl.warnTimer)
+	for _, g := range []*absence{cl.visitorGone, cl.agentGone} {
+		if g != nil {
+			stop(g.timer)
+		}
+	}
+}
+
+// endingSoonLead is how long before the maximum duration both parties are
+// warned.
+const endingSoonLead = time.Minute
+
+func (l *orgLoop) callEndingSoon(cl *call) {
+	if cl.ended {
+		return
+	}
+	ends := cl.rec.StartedAt.Add(time.Duration(cl.maxMinutes) * time.Minute)
+	data := map[string]any{
+		"callId":      cl.id,
+		"endsAt":      protocol.Time(ends),
+		"secondsLeft": int(endingSoonLead / time.Second),
+		"message":     "This call will end automatically in 1 minute.",
+	}
+	l.send(cl.visitor.peer, protocol.EventCallEndingSoon, data)
+	l.send(cl.agent.peer, protocol.EventCallEndingSoon, data)
 }
 
 func (l *orgLoop) signal(c Signal) {
@@ -219,15 +268,4 @@ func (l *orgLoop) signal(c Signal) {
 	if c.Ack > 0 {
 		l.reply(c.Peer, c.Ack, protocol.EventSignal, struct{}{}, nil)
 	}
-}
-
-// newToken returns a reconnect token: 32 random bytes, base64url.
-// TODO: tokens are not yet accepted by call:reconnect; call continuity
-// (SPEC §9) will store their hashes and resume calls with them.
-func newToken() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic("calls: unable to read random bytes: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -113,13 +113,47 @@ type CallReject struct {
 	RequestID ids.RequestID
 }
 
+// VisitorReconnect resumes a visitor's call on a new connection, as its
+// first event instead of a join (SPEC §9).
+type VisitorReconnect struct {
+	Peer     Peer
+	Ack      int
+	Token    string // already checked with ValidToken
+	Site     ids.SiteID
+	PageURL  string
+	Settings any // effective widget settings of the new connection
+	// Result, when set, receives the outcome; it must have room for one.
+	Result chan<- ReconnectResult
+}
+
+// ReconnectResult tells a visitor connection whether its resume worked and,
+// if so, whose connection it now is.
+type ReconnectResult struct {
+	OK      bool
+	Visitor ids.VisitorID
+	Call    ids.CallID
+}
+
+// AgentReconnect resumes the call of the agent on its current connection.
+type AgentReconnect struct {
+	Peer  Peer
+	Ack   int
+	Token string // already checked with ValidToken
+}
+
 // Timers, submitted by the clock.
 type (
 	ringExpired    struct{ ring *ring }
 	requestExpired struct{ req *request }
 	callExpired    struct{ call *call }
-	statsDue       struct{ agent *agent }
-	graceExpired   struct {
+	callEndingSoon struct{ call *call }
+	rejoinExpired  struct {
+		call  *call
+		party string
+		gone  *absence
+	}
+	statsDue     struct{ agent *agent }
+	graceExpired struct {
 		agent *agent
 		gen   uint64
 	}
@@ -128,24 +162,28 @@ type (
 	barrier     struct{ done chan struct{} }
 )
 
-func (VisitorJoin) isCommand()    {}
-func (VisitorLeave) isCommand()   {}
-func (CallRequest) isCommand()    {}
-func (CallCancel) isCommand()     {}
-func (CallEnd) isCommand()        {}
-func (Signal) isCommand()         {}
-func (AgentConnect) isCommand()   {}
-func (AgentLeave) isCommand()     {}
-func (AgentBack) isCommand()      {}
-func (AgentAway) isCommand()      {}
-func (Heartbeat) isCommand()      {}
-func (CallAccept) isCommand()     {}
-func (CallReject) isCommand()     {}
-func (ringExpired) isCommand()    {}
-func (requestExpired) isCommand() {}
-func (callExpired) isCommand()    {}
-func (statsDue) isCommand()       {}
-func (graceExpired) isCommand()   {}
-func (staleCheck) isCommand()     {}
-func (pageviewDue) isCommand()    {}
-func (barrier) isCommand()        {}
+func (VisitorJoin) isCommand()      {}
+func (VisitorLeave) isCommand()     {}
+func (CallRequest) isCommand()      {}
+func (CallCancel) isCommand()       {}
+func (CallEnd) isCommand()          {}
+func (Signal) isCommand()           {}
+func (AgentConnect) isCommand()     {}
+func (AgentLeave) isCommand()       {}
+func (AgentBack) isCommand()        {}
+func (AgentAway) isCommand()        {}
+func (Heartbeat) isCommand()        {}
+func (CallAccept) isCommand()       {}
+func (CallReject) isCommand()       {}
+func (ringExpired) isCommand()      {}
+func (requestExpired) isCommand()   {}
+func (callExpired) isCommand()      {}
+func (statsDue) isCommand()         {}
+func (graceExpired) isCommand()     {}
+func (staleCheck) isCommand()       {}
+func (pageviewDue) isCommand()      {}
+func (barrier) isCommand()          {}
+func (VisitorReconnect) isCommand() {}
+func (AgentReconnect) isCommand()   {}
+func (callEndingSoon) isCommand()   {}
+func (rejoinExpired) isCommand()    {}

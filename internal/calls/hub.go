@@ -76,6 +76,11 @@ type Hub struct {
 	closed  bool
 	readyAt time.Time // zero until Ready
 	wg      sync.WaitGroup
+
+	// tokenOrgs maps the hash of every live reconnect token to its
+	// organization, so that a request holding only a token (GET
+	// /api/ice-servers) finds the loop that knows it. Loops keep it current.
+	tokenOrgs sync.Map
 }
 
 // Ready tells the hub that the server became ready at t; agents who were
@@ -198,6 +203,10 @@ func (h *Hub) loop(ctx context.Context, org ids.OrgID) (*orgLoop, error) {
 	}()
 	return l, nil
 }
+
+func (h *Hub) indexToken(t tokenHash, org ids.OrgID) { h.tokenOrgs.Store(t, org) }
+
+func (h *Hub) unindexToken(t tokenHash) { h.tokenOrgs.Delete(t) }
 
 // after runs cmd through org's loop once d has passed on the hub's clock.
 func (h *Hub) after(l *orgLoop, d time.Duration, cmd Command) clock.Timer {

@@ -50,6 +50,13 @@ type orgLoop struct {
 	// for restart recovery (SPEC §6.3).
 	seen       map[ids.AgentID]bool
 	staleTimer clock.Timer
+
+	// tokens resolves the hash of each live reconnect token to its call and
+	// party; ended remembers the tokens of calls that ended, oldest first
+	// in endedOrder, for a day (SPEC §9).
+	tokens     map[tokenHash]tokenOwner
+	ended      map[tokenHash]endedToken
+	endedOrder []endedToken
 }
 
 type agent struct {
@@ -119,7 +126,13 @@ type call struct {
 	// maxMinutes is the organization's maximum call duration when the call
 	// started; a later change applies to the next call only (SPEC §14.6).
 	maxMinutes int
+	warnTimer  clock.Timer // call:ending_soon, a minute before the maximum
 	ended      bool
+
+	// The hashes of each party's current reconnect token, and, while the
+	// call is reconnecting, the absence of the party it waits for.
+	visitorToken, agentToken tokenHash
+	visitorGone, agentGone   *absence
 }
 
 func newOrgLoop(id ids.OrgID, cfg OrgConfig, h *Hub) *orgLoop {
@@ -142,6 +155,8 @@ func newOrgLoop(id ids.OrgID, cfg OrgConfig, h *Hub) *orgLoop {
 		waiting:  make(map[ids.PoolID]*waitingSet),
 		onPool:   make(map[ids.PoolID]int),
 		seen:     make(map[ids.AgentID]bool),
+		tokens:   make(map[tokenHash]tokenOwner),
+		ended:    make(map[tokenHash]endedToken),
 	}
 }
 
@@ -215,6 +230,18 @@ func (l *orgLoop) process(cmd Command) {
 		l.requestExpired(c.req)
 	case callExpired:
 		l.callExpired(c.call)
+	case callEndingSoon:
+		l.callEndingSoon(c.call)
+	case VisitorReconnect:
+		l.visitorReconnect(c)
+	case AgentReconnect:
+		l.agentReconnect(c)
+	case rejoinExpired:
+		l.rejoinExpired(c)
+	case restoreCall:
+		l.restoreCall(c)
+	case callICE:
+		l.callICE(c)
 	case statsDue:
 		c.agent.statsTimer = nil
 		l.sendStats(c.agent)
@@ -251,21 +278,23 @@ func peerAndAck(cmd Command) (Peer, int) {
 		return c.Peer, c.Ack
 	case CallReject:
 		return c.Peer, c.Ack
+	case VisitorReconnect:
+		return c.Peer, c.Ack
+	case AgentReconnect:
+		return c.Peer, c.Ack
 	}
 	return nil, 0
 }
 
-// finish closes, when the server stops, what it cannot carry over, so that
-// no call-log row is left pending or accepted and no session open: rings and
-// requests end as abandoned, calls as completed, sessions ended, all with
-// reason server_restart.
+// finish closes, when the server stops, what it cannot carry over: rings
+// and requests end as abandoned and sessions end, all with reason
+// server_restart. Active calls are left as they are: their rows stay
+// accepted, with their token hashes, and the next start reloads them as
+// reconnecting (SPEC §9, §18.2).
 func (l *orgLoop) finish() {
 	l.stopping = true
 	for _, req := range l.requests {
 		l.endRequest(req, RecordAbandoned, "server_restart", "server_restart")
-	}
-	for _, c := range l.calls {
-		l.endCall(c, causeServerStopped)
 	}
 	for _, a := range byAgentID(slices.Collect(maps.Values(l.agents))) {
 		l.endSession(a, SessionServerRestart)
@@ -281,7 +310,7 @@ func (l *orgLoop) stopTimers() {
 		}
 	}
 	for _, c := range l.calls {
-		stop(c.maxTimer)
+		l.stopCallTimers(c)
 	}
 	for _, a := range l.agents {
 		stop(a.statsTimer)

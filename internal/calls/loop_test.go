@@ -354,20 +354,6 @@ func TestVisitorLeavingWhileRingingAbandons(t *testing.T) {
 	}
 }
 
-func TestAgentLosingConnectionEndsCall(t *testing.T) {
-	e := newEnv(t)
-	ava, v, _ := e.call()
-	e.submit(AgentLeave{Peer: ava})
-	e.sync()
-	end := e.next(v, protocol.EventCallEnded)
-	if end["message"] != "The other party's connection was lost." {
-		t.Fatalf("ended = %v", end)
-	}
-	if rows := e.recs.byStatus(RecordCompleted); len(rows) != 1 {
-		t.Fatalf("completed rows = %+v", rows)
-	}
-}
-
 func TestSecondAgentConnectionReplacesFirst(t *testing.T) {
 	e := newEnv(t)
 	first := e.live("ava")
@@ -523,46 +509,6 @@ func TestFreedCapacityGoesToTheOldestWaitingVisitor(t *testing.T) {
 	e.submit(VisitorLeave{Peer: v2})
 	e.sync()
 	e.next(v3, protocol.EventAgentAssigned)
-}
-
-func TestStoppingTheHubClosesRingsAndCalls(t *testing.T) {
-	e := newEnv(t)
-	_, _, _ = e.call()
-	ben := e.live("ben")
-	v2 := e.visitor("v2")
-	e.submit(CallRequest{Peer: v2, Ack: e.nextAck()})
-	e.sync()
-	e.next(ben, protocol.EventCallIncoming)
-
-	e.hub.Close()
-	if rows := e.recs.byStatus(RecordPending); len(rows) != 0 {
-		t.Fatalf("rows left pending: %+v", rows)
-	}
-	if rows := e.recs.byStatus(RecordAccepted); len(rows) != 0 {
-		t.Fatalf("rows left accepted: %+v", rows)
-	}
-	done := e.recs.byStatus(RecordCompleted)
-	gone := e.recs.byStatus(RecordAbandoned)
-	if len(done) != 1 || done[0].EndReason != "server_restart" || len(gone) != 1 ||
-		gone[0].EndReason != "server_restart" {
-		t.Fatalf("completed %+v, abandoned %+v", done, gone)
-	}
-}
-
-func TestSecondTabDuringACallEndsItCleanly(t *testing.T) {
-	e := newEnv(t)
-	first, v, _ := e.call()
-	second := e.agent("ava", true)
-	e.sync()
-	if first.closed != protocol.CloseSessionReplaced {
-		t.Fatalf("first tab closed with %d", first.closed)
-	}
-	if got := e.next(v, protocol.EventCallEnded)["message"]; got != lostMessage {
-		t.Fatalf("visitor message = %v", got)
-	}
-	if st := lastState(e, second); st == StatusInCall || st == "" {
-		t.Fatalf("new tab status = %q", st)
-	}
 }
 
 func TestVisitorIsGreetedWhenItsRequestEndsAndAnAgentIsFree(t *testing.T) {

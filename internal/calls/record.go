@@ -38,6 +38,14 @@ type CallRecord struct {
 	EndedAt         *time.Time
 	DurationSeconds *int
 	CreatedAt       time.Time
+
+	// CallID and the hex SHA-256 of each party's current reconnect token are
+	// set while the row is accepted, so that a restart can reload the call
+	// (SPEC §9); the hashes are cleared when it completes. They are never
+	// shown or logged.
+	CallID           ids.CallID
+	VisitorTokenHash string
+	AgentTokenHash   string
 }
 
 // newRecord starts a row for req; agent may be nil for a request that rang

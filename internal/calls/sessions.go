@@ -90,10 +90,13 @@ func (s *session) snapshot(org ids.OrgID, agent ids.AgentID) AgentSession {
 
 // startSession opens the session of a new connection: the agent goes from
 // offline to away.
-func (l *orgLoop) startSession(a *agent) {
+func (l *orgLoop) startSession(a *agent) { l.startSessionFor(a, "connected") }
+
+// startSessionFor opens a session, recording why it opened.
+func (l *orgLoop) startSessionFor(a *agent, reason string) {
 	a.session = newSession(l.clock.Now().UTC())
 	a.status = StatusOffline
-	l.setStatus(a, StatusAway, "connected")
+	l.setStatus(a, StatusAway, reason)
 }
 
 // endSession takes the agent offline and ends its session with reason. The

@@ -229,6 +229,14 @@ func TestAReplacementContinuesTheSession(t *testing.T) {
 	if second.closed != 0 || ava.closed != protocol.CloseSessionReplaced {
 		t.Fatalf("close codes: old %d, new %d", ava.closed, second.closed)
 	}
+	// The new tab resumes the call with the token and ends it: one session,
+	// one call, from start to end.
+	started := e.next(ava, protocol.EventCallStarted)
+	e.submit(AgentReconnect{Peer: second, Ack: e.nextAck(), Token: started["reconnectToken"].(string)})
+	e.sync()
+	callID := ids.CallID(started["callId"].(string))
+	e.submit(CallEnd{Peer: second, Ack: e.nextAck(), CallID: callID})
+	e.sync()
 	cs := e.wantTransitions("ava", "offline>away:connected", "away>idle:agent_back",
 		"idle>in_simulation:first_viewer", "in_simulation>in_call:call_started",
 		"in_call>in_simulation:call_ended")

@@ -105,14 +105,17 @@ func (l *orgLoop) visitorLeave(c VisitorLeave) {
 	if v.req != nil {
 		l.endRequest(v.req, RecordAbandoned, "visitor_left", "visitor_left")
 	}
-	if v.call != nil {
-		l.endCall(v.call, causeVisitorLost)
-	}
 	if a := v.agent; a != nil {
 		l.detach(v)
 		l.sweep(a)
 	}
 	l.countVisitor(v.pool, -1)
+	if cl := v.call; cl != nil {
+		// The visitor stays the call's, out of every count, until it
+		// resumes or its rejoin window closes (SPEC §9).
+		l.partyLost(cl, partyVisitor)
+		l.sendState(cl.agent)
+	}
 }
 
 // pick chooses an agent for a visitor of pool (SPEC §7.2): among the pool's

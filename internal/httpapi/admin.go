@@ -42,6 +42,9 @@ type Hub interface {
 	Reconfigure(ctx context.Context, org ids.OrgID) error
 	// LogoutAgent takes a signed-out agent offline at once (SPEC §6.2).
 	LogoutAgent(ctx context.Context, org ids.OrgID, agent ids.AgentID) error
+	// CallICE returns the IceConfig of the party holding token, a reconnect
+	// token of an active call, and false for any other token.
+	CallICE(ctx context.Context, token string) (any, bool, error)
 }
 
 // noHub is the Hub of an API built without live state.
@@ -60,6 +63,8 @@ func (noHub) AgentStatuses(context.Context, ids.OrgID) (map[ids.AgentID]string, 
 func (noHub) Reconfigure(context.Context, ids.OrgID) error { return nil }
 
 func (noHub) LogoutAgent(context.Context, ids.OrgID, ids.AgentID) error { return nil }
+
+func (noHub) CallICE(context.Context, string) (any, bool, error) { return nil, false, nil }
 
 // registerTeam adds the team, invitation and API-key routes.
 func (a *API) registerTeam(mux *http.ServeMux) {

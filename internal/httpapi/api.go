@@ -127,7 +127,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/login", a.csrf.Handler(http.HandlerFunc(a.login)))
 	mux.Handle("POST /api/auth/logout", a.csrf.Handler(http.HandlerFunc(a.logout)))
 	mux.Handle("GET /api/me", a.RequireUser(a.me))
-	mux.Handle("GET /api/ice-servers", a.RequireUser(a.limitICE(a.iceServers)))
+	mux.Handle("GET /api/ice-servers", a.iceServersRoute())
 	mux.Handle("GET /api/widget/config", a.perIP(a.limits.widgetIP, a.widgetConfig))
 	mux.Handle("GET /api/calls", a.RequireUser(a.listCalls))
 	a.registerTeam(mux)

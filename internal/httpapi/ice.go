@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"greeter/internal/auth"
+	"greeter/internal/ratelimit"
 	"greeter/internal/store"
 )
 
@@ -76,6 +78,38 @@ func turnCredential(secret, username string) string {
 }
 
 // iceServers handles GET /api/ice-servers for a user who can take calls.
+// callTokenHeader carries a reconnect token of an active call, which opens
+// GET /api/ice-servers to a visitor (SPEC §15, Media).
+const callTokenHeader = "X-Call-Token"
+
+// iceServersRoute serves GET /api/ice-servers: with a call token for the
+// party holding it, otherwise for the signed-in agent.
+func (a *API) iceServersRoute() http.Handler {
+	forAgent := a.RequireUser(a.limitICE(a.iceServers))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.Header.Get(callTokenHeader)
+		if token == "" {
+			forAgent.ServeHTTP(w, r)
+			return
+		}
+		if !a.allow(w,
+			ratelimit.Check{Set: a.limits.iceIP, Key: clientIP(r)},
+			ratelimit.Check{Set: a.limits.iceSession, Key: auth.HashToken(token)}) {
+			return
+		}
+		cfg, ok, err := a.hub.CallICE(r.Context(), token)
+		switch {
+		case err != nil:
+			a.internalError(w, r, err)
+		case !ok:
+			WriteError(w, http.StatusUnauthorized, CodeUnauthorized,
+				"That call token is not one of an active call")
+		default:
+			WriteJSON(w, http.StatusOK, cfg)
+		}
+	})
+}
+
 func (a *API) iceServers(w http.ResponseWriter, r *http.Request, u store.User) {
 	_, ok, err := a.activeAgent(r.Context(), u)
 	if err != nil {

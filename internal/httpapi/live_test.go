@@ -252,6 +252,13 @@ func (e *liveEnv) callAgent(tn tenant, p store.AgentProfile) *live {
 // leave disconnects the agent and visitor of l, leaving the loop clean.
 func (e *liveEnv) leave(l *live) {
 	e.t.Helper()
+	if started := l.agent.events(protocol.EventCallStarted); len(started) > 0 {
+		// A connection lost mid-call would leave the call waiting for its
+		// party to come back (SPEC §9): end it first. A call already ended
+		// is answered CALL_NOT_FOUND, which changes nothing.
+		id, _ := started[len(started)-1]["callId"].(string)
+		e.submit(l.org, calls.CallEnd{Peer: l.agent, Ack: 99, CallID: ids.CallID(id)})
+	}
 	if l.visitor != nil {
 		e.submit(l.org, calls.VisitorLeave{Peer: l.visitor})
 	}

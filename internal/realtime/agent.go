@@ -119,8 +119,14 @@ func (s *Server) agentFrame(ctx context.Context, c *conn, org ids.OrgID, f proto
 	case protocol.EventSignal:
 		cmd, perr = decodeSignal(c, f)
 	case protocol.EventCallReconnect:
-		reconnectUnavailable(c, f)
-		return
+		var token string
+		if token, perr = decodeToken(f); perr == nil {
+			if !calls.ValidToken(token) {
+				reconnectNotFound(c, f)
+				return
+			}
+			cmd = calls.AgentReconnect{Peer: c, Ack: f.Ack, Token: token}
+		}
 	default:
 		perr = protocol.Errorf(protocol.CodeUnknownEvent, "Unknown event "+quote(f.Event)+".")
 	}
@@ -129,6 +135,20 @@ func (s *Server) agentFrame(ctx context.Context, c *conn, org ids.OrgID, f proto
 		return
 	}
 	s.submit(ctx, c, f, org, cmd)
+}
+
+// decodeToken reads the reconnectToken of an agent's call:reconnect.
+func decodeToken(f protocol.Frame) (string, *protocol.Error) {
+	var d struct {
+		ReconnectToken *string `json:"reconnectToken"`
+	}
+	if perr := protocol.DecodeData(f.Data, &d); perr != nil {
+		return "", perr
+	}
+	if d.ReconnectToken == nil {
+		return "", protocol.Errorf(protocol.CodeInvalidPayload, "reconnectToken is required.")
+	}
+	return *d.ReconnectToken, nil
 }
 
 func decodeRequestID(f protocol.Frame) (ids.RequestID, *protocol.Error) {

@@ -98,8 +98,9 @@ func (c *conn) countRefused(now time.Time) bool {
 // Frame prefixes that tell a visitor connection its call began or ended;
 // protocol.Encode always writes the event first.
 var (
-	callAcceptedPrefix = []byte(`{"event":"` + protocol.EventCallAccepted + `"`)
-	callEndedPrefix    = []byte(`{"event":"` + protocol.EventCallEnded + `"`)
+	callAcceptedPrefix    = []byte(`{"event":"` + protocol.EventCallAccepted + `"`)
+	callReconnectedPrefix = []byte(`{"event":"` + protocol.EventCallReconnected + `"`)
+	callEndedPrefix       = []byte(`{"event":"` + protocol.EventCallEnded + `"`)
 )
 
 // noteCall follows, from the frames the organization loop sends, whether a
@@ -107,7 +108,7 @@ var (
 // rate limit, so a request during a call goes to the loop unlimited.
 func (c *conn) noteCall(frame []byte) {
 	switch {
-	case bytes.HasPrefix(frame, callAcceptedPrefix):
+	case bytes.HasPrefix(frame, callAcceptedPrefix), bytes.HasPrefix(frame, callReconnectedPrefix):
 		c.inCall.Store(true)
 	case bytes.HasPrefix(frame, callEndedPrefix):
 		c.inCall.Store(false)

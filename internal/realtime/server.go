@@ -233,8 +233,9 @@ func (s *Server) submit(ctx context.Context, c *conn, f protocol.Frame, org ids.
 	}
 }
 
-// reconnectUnavailable answers call:reconnect until call continuity exists.
-func reconnectUnavailable(c *conn, f protocol.Frame) {
+// reconnectNotFound answers a call:reconnect whose token cannot be one the
+// server made, as the loop answers an unknown one.
+func reconnectNotFound(c *conn, f protocol.Frame) {
 	c.Send(protocol.Encode(protocol.EventCallReconnectFailed, map[string]any{
 		"callId":  nil,
 		"reason":  "not_found",

@@ -142,7 +142,7 @@ func (s *Server) visitorFrame(ctx context.Context, vs *visitorSession, f protoco
 	case protocol.EventSignal:
 		cmd, perr = decodeSignal(c, f)
 	case protocol.EventCallReconnect:
-		reconnectUnavailable(c, f)
+		s.visitorReconnect(ctx, vs, f)
 		return
 	default:
 		perr = protocol.Errorf(protocol.CodeUnknownEvent, "Unknown event "+quote(f.Event)+".")
@@ -152,6 +152,48 @@ func (s *Server) visitorFrame(ctx context.Context, vs *visitorSession, f protoco
 		return
 	}
 	s.submit(ctx, c, f, vs.org.ID, cmd)
+}
+
+// visitorReconnect resumes a call on this connection (SPEC §9). It waits for
+// the loop's answer, so that the frames after it are read as the call's.
+func (s *Server) visitorReconnect(ctx context.Context, vs *visitorSession, f protocol.Frame) {
+	c := vs.conn
+	var d struct {
+		ReconnectToken *string `json:"reconnectToken"`
+		PageURL        *string `json:"pageUrl"`
+	}
+	perr := protocol.DecodeData(f.Data, &d)
+	switch {
+	case perr != nil:
+	case d.ReconnectToken == nil:
+		perr = protocol.Errorf(protocol.CodeInvalidPayload, "reconnectToken is required.")
+	case d.PageURL == nil:
+		perr = protocol.Errorf(protocol.CodeInvalidPayload, "pageUrl is required.")
+	default:
+		perr = checkPageURL(*d.PageURL, vs.origin)
+	}
+	if perr != nil {
+		s.invalid(c, f, perr)
+		return
+	}
+	if !calls.ValidToken(*d.ReconnectToken) {
+		reconnectNotFound(c, f)
+		return
+	}
+
+	settings, _ := s.opts.Settings(vs.org, vs.site)
+	result := make(chan calls.ReconnectResult, 1)
+	s.submit(ctx, c, f, vs.org.ID, calls.VisitorReconnect{Peer: c, Ack: f.Ack,
+		Token: *d.ReconnectToken, Site: vs.site.ID, PageURL: *d.PageURL,
+		Settings: settings, Result: result})
+	select {
+	case r := <-result:
+		if r.OK {
+			vs.joined, vs.id = true, r.Visitor
+			c.inCall.Store(true)
+		}
+	case <-ctx.Done():
+	}
 }
 
 // allowVisitor spends a visitor connection or join from the client IP's and

@@ -38,6 +38,10 @@ type callLogEvent struct {
 	EndedAt         *time.Time    `json:"ended_at,omitempty"`
 	DurationSeconds *int          `json:"duration_seconds,omitempty"`
 	CreatedAt       time.Time     `json:"created_at"`
+	// The live call's id and its parties' token hashes, while accepted.
+	CallID           ids.CallID `json:"call_id,omitempty"`
+	VisitorTokenHash string     `json:"visitor_token_hash,omitempty"`
+	AgentTokenHash   string     `json:"agent_token_hash,omitempty"`
 }
 
 func newCallLogEvent(r calls.CallRecord) callLogEvent {
@@ -60,6 +64,10 @@ func newCallLogEvent(r calls.CallRecord) callLogEvent {
 		EndedAt:         r.EndedAt,
 		DurationSeconds: r.DurationSeconds,
 		CreatedAt:       r.CreatedAt,
+
+		CallID:           r.CallID,
+		VisitorTokenHash: r.VisitorTokenHash,
+		AgentTokenHash:   r.AgentTokenHash,
 	}
 }
 
@@ -83,6 +91,10 @@ func (e callLogEvent) toStore() store.CallLog {
 		EndedAt:         e.EndedAt,
 		DurationSeconds: e.DurationSeconds,
 		CreatedAt:       e.CreatedAt,
+
+		CallID:           e.CallID,
+		VisitorTokenHash: e.VisitorTokenHash,
+		AgentTokenHash:   e.AgentTokenHash,
 	}
 }
 

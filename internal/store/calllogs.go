@@ -66,6 +66,13 @@ type CallLog struct {
 	RecordingStatus   string
 	RecordingNoticeAt *time.Time
 	CreatedAt         time.Time
+
+	// While the row is accepted: the live call's id and the hex SHA-256 of
+	// each party's current reconnect token, for reloading the call after a
+	// restart (SPEC §9). Never shown in an API answer.
+	CallID           ids.CallID `json:"-"`
+	VisitorTokenHash string     `json:"-"`
+	AgentTokenHash   string     `json:"-"`
 }
 
 // CallLogFilter narrows ListCallLogs and CountCallLogs.
@@ -79,7 +86,7 @@ const callLogColumns = `id, org_id, request_id, site_id, pool_id, agent_id, visi
 	status, end_reason, ended_by, page_url, visitor_country, visitor_region, visitor_city,
 	ring_started_at, answered_at, answer_seconds, started_at, ended_at, duration_seconds,
 	disposition_id, disposition_at, recording_id, recording_status, recording_notice_at,
-	created_at`
+	created_at, call_id, visitor_token_hash, agent_token_hash`
 
 // callLogMutable are the columns a later snapshot of a row may change. The
 // identity of a ring attempt (org, request, site, visitor, creation) is fixed.
@@ -88,6 +95,7 @@ var callLogMutable = []string{
 	"visitor_country", "visitor_region", "visitor_city", "ring_started_at", "answered_at",
 	"answer_seconds", "started_at", "ended_at", "duration_seconds", "disposition_id",
 	"disposition_at", "recording_id", "recording_status", "recording_notice_at",
+	"call_id", "visitor_token_hash", "agent_token_hash",
 }
 
 // statusRank orders statuses so that an older snapshot never moves a row
@@ -119,14 +127,7 @@ func (s *Store) SaveCallLog(ctx context.Context, l CallLog) error {
 		l.CreatedAt = time.Now().UTC()
 	}
 
-	res, err := s.db.ExecContext(ctx, saveCallLogSQL,
-		l.ID, l.OrgID, l.RequestID, l.SiteID, l.PoolID, nullString(string(l.AgentID)),
-		l.VisitorID, l.Status, nullString(l.EndReason), nullString(l.EndedBy), l.PageURL,
-		nullString(l.VisitorCountry), nullString(l.VisitorRegion), nullString(l.VisitorCity),
-		nullTime(l.RingStartedAt), nullTime(l.AnsweredAt), nullInt(l.AnswerSeconds),
-		nullTime(l.StartedAt), nullTime(l.EndedAt), nullInt(l.DurationSeconds),
-		nullString(l.DispositionID), nullTime(l.DispositionAt), nullString(l.RecordingID),
-		nullString(l.RecordingStatus), nullTime(l.RecordingNoticeAt), formatTime(l.CreatedAt))
+	res, err := s.db.ExecContext(ctx, saveCallLogSQL, callLogArgs(l)...)
 	if err != nil {
 		return fmt.Errorf("store: unable to save call log %s: %w", l.ID, classify(err))
 	}
@@ -215,6 +216,8 @@ func scanCallLog(row scanner) (CallLog, error) {
 		nullTimeCol{&l.EndedAt}, nullIntCol{&l.DurationSeconds},
 		nullStringCol[string]{&l.DispositionID}, nullTimeCol{&l.DispositionAt},
 		nullStringCol[string]{&l.RecordingID}, nullStringCol[string]{&l.RecordingStatus},
-		nullTimeCol{&l.RecordingNoticeAt}, timeCol{&l.CreatedAt})
+		nullTimeCol{&l.RecordingNoticeAt}, timeCol{&l.CreatedAt},
+		nullStringCol[ids.CallID]{&l.CallID}, nullStringCol[string]{&l.VisitorTokenHash},
+		nullStringCol[string]{&l.AgentTokenHash})
 	return l, err
 }

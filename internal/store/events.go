@@ -92,5 +92,6 @@ func callLogArgs(l CallLog) []any {
 		nullTime(l.StartedAt), nullTime(l.EndedAt), nullInt(l.DurationSeconds),
 		nullString(l.DispositionID), nullTime(l.DispositionAt), nullString(l.RecordingID),
 		nullString(l.RecordingStatus), nullTime(l.RecordingNoticeAt), formatTime(l.CreatedAt),
+		nullString(string(l.CallID)), nullString(l.VisitorTokenHash), nullString(l.AgentTokenHash),
 	}
 }

@@ -27,6 +27,10 @@ func TestCloseInterruptedCallLogs(t *testing.T) {
 		{ID: "ring", Status: CallPending, RingStartedAt: &start},
 		{ID: "call", Status: CallAccepted, RingStartedAt: &start, AnsweredAt: &start,
 			StartedAt: &start},
+		{ID: "live", Status: CallAccepted, RingStartedAt: &start, AnsweredAt: &start,
+			StartedAt: &start, CallID: "call_1", VisitorTokenHash: "aa", AgentTokenHash: "bb"},
+		{ID: "half", Status: CallAccepted, RingStartedAt: &start, AnsweredAt: &start,
+			StartedAt: &start, CallID: "call_2", VisitorTokenHash: "aa"},
 		{ID: "done", Status: CallCompleted, EndReason: "visitor_ended", EndedBy: EndedByVisitor,
 			StartedAt: &start, EndedAt: &start},
 	}
@@ -39,8 +43,8 @@ func TestCloseInterruptedCallLogs(t *testing.T) {
 	}
 
 	n, err := st.CloseInterruptedCallLogs(ctx, restart)
-	if err != nil || n != 2 {
-		t.Fatalf("closed %d rows, %v; want 2", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("closed %d rows, %v; want 3", n, err)
 	}
 	get := func(id ids.CallLogID) CallLog {
 		l, err := st.CallLog(ctx, org.ID, id)
@@ -59,5 +63,18 @@ func TestCloseInterruptedCallLogs(t *testing.T) {
 	}
 	if r := get("done"); r.EndReason != "visitor_ended" {
 		t.Fatalf("finished row changed: %+v", r)
+	}
+	if r := get("half"); r.Status != CallCompleted {
+		t.Fatalf("a call with one token hash was left open: %+v", r)
+	}
+
+	// The call with both hashes is left for the live state to reload.
+	live, err := st.ResumableCallLogs(ctx)
+	if err != nil || len(live) != 1 {
+		t.Fatalf("resumable = %+v, %v; want the live row", live, err)
+	}
+	if l := live[0]; l.ID != "live" || l.Status != CallAccepted || l.CallID != "call_1" ||
+		l.VisitorTokenHash != "aa" || l.AgentTokenHash != "bb" {
+		t.Fatalf("resumable row = %+v", l)
 	}
 }
