@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		st.Close()
 		return nil, err
 	}
-	a.closeInterrupted(ctx, o.Clock.Now())
+	drained := a.closeInterrupted(ctx, o.Clock.Now())
 	ice := httpapi.ICEConfig{
 		STUNURLs:   cfg.STUNURLs,
 		TURNURLs:   cfg.TURNURLs,
@@ -159,9 +159,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		a.Close(ctx)
 		return nil, err
 	}
-	if err := a.restoreCalls(ctx, o.Clock.Now().UTC()); err != nil {
-		a.Close(ctx)
-		return nil, err
+	if drained {
+		if err := a.restoreCalls(ctx, o.Clock.Now().UTC()); err != nil {
+			a.Close(ctx)
+			return nil, err
+		}
 	}
 	a.hub.Ready(o.Clock.Now())
 	a.ready.Store(true)
@@ -283,16 +285,19 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// closeInterrupted finishes the call logs that a crashed run left pending or
-// accepted, and the agent sessions it left open. It waits for the journal to replay what it held first, so that
-// the last snapshots of that run land before anything is closed.
-func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
+// closeInterrupted finishes the call logs that a crashed run left pending,
+// or accepted with nothing to resume them by, and the agent sessions it left
+// open. It waits for the journal to replay what it held first, so that the
+// last snapshots of that run land before anything is closed or reloaded, and
+// reports whether it did: when the journal is still replaying after 10 s it
+// leaves everything to the next start.
+func (a *App) closeInterrupted(ctx context.Context, now time.Time) (drained bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for a.records.Depth() > 0 {
 		if time.Now().After(deadline) {
 			a.log.Warn("app: the journal is still replaying; call logs left open by a " +
-				"previous run are closed at the next start")
-			return
+				"previous run are closed or reloaded at the next start")
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -309,6 +314,7 @@ func (a *App) closeInterrupted(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		a.log.Info("closed agent sessions left open by a previous run", "count", n)
 	}
+	return true
 }
 
 // loadSecret returns the installation's signing secret, creating it on the

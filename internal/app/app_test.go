@@ -14,6 +14,7 @@ import (
 
 	"greeter/internal/config"
 	"greeter/internal/demo"
+	"greeter/internal/ids"
 	"greeter/internal/store"
 )
 
@@ -179,7 +180,21 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.Close(ctx) // as after a crash: the row and the session were never finished
+	// Two calls of the crashed run: one with both token hashes, which the
+	// restart reloads, one without, which it closes.
+	for _, l := range []store.CallLog{
+		{ID: "live", CallID: "call_live", VisitorTokenHash: strings.Repeat("a", 64),
+			AgentTokenHash: strings.Repeat("b", 64)},
+		{ID: "old", CallID: "call_old"},
+	} {
+		l.OrgID, l.SiteID, l.RequestID, l.VisitorID = org.ID, site.ID, "req_"+ids.RequestID(l.ID), "v_2"
+		l.AgentID, l.Status, l.PageURL = profile.ID, store.CallAccepted, "https://shop.test/"
+		l.RingStartedAt, l.AnsweredAt, l.StartedAt, l.CreatedAt = &now, &now, &now, now
+		if err := first.Store().SaveCallLog(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close(ctx) // as after a crash: the rows and the session were never finished
 
 	second, err := New(ctx, cfg, log)
 	if err != nil {
@@ -192,8 +207,21 @@ func TestRestartClosesCallLogsACrashLeftOpen(t *testing.T) {
 	}
 	sessions, err := second.Store().AgentSessions(ctx, org.ID, profile.ID,
 		now.Add(-time.Minute), now.Add(time.Minute))
-	if err != nil || len(sessions) != 1 || sessions[0].EndedReason != store.SessionServerRestart {
+	if err != nil || len(sessions) == 0 || sessions[0].EndedReason != store.SessionServerRestart {
 		t.Fatalf("sessions after restart = %+v, %v", sessions, err)
+	}
+	if row, err := second.Store().CallLog(ctx, org.ID, "old"); err != nil ||
+		row.Status != store.CallCompleted || row.EndReason != "server_restart" {
+		t.Fatalf("a call without tokens after restart = %+v, %v", row, err)
+	}
+	// The call with tokens is live again, waiting for both parties.
+	if row, err := second.Store().CallLog(ctx, org.ID, "live"); err != nil ||
+		row.Status != store.CallAccepted {
+		t.Fatalf("the resumable call after restart = %+v, %v", row, err)
+	}
+	statuses, err := second.hub.AgentStatuses(ctx, org.ID)
+	if err != nil || statuses[profile.ID] != "in_call" {
+		t.Fatalf("the agent of the reloaded call is %q, %v", statuses[profile.ID], err)
 	}
 }
 

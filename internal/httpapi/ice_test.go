@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"greeter/internal/calls"
+	"greeter/internal/ids"
+	"greeter/internal/protocol"
 )
 
 func TestICEConfigBuild(t *testing.T) {
@@ -109,4 +113,37 @@ func TestICEServersTURNCredential(t *testing.T) {
 	if strings.Contains(string(got.body), env.ice.TURNSecret) {
 		t.Error("the answer contains the TURN secret")
 	}
+}
+
+func TestICEServersWithACallToken(t *testing.T) {
+	env := newLiveEnv(t, liveOptions{})
+	env.t = t
+	l := env.callAgent(env.a, env.a.agent)
+	token, _ := l.visitor.events(protocol.EventCallAccepted)[0]["reconnectToken"].(string)
+	agentToken, _ := l.agent.events(protocol.EventCallStarted)[0]["reconnectToken"].(string)
+
+	for _, tok := range []string{token, agentToken} {
+		got := env.rawRequest(http.MethodGet, "/api/ice-servers", "",
+			map[string]string{"X-Call-Token": tok})
+		if got.status != http.StatusOK || got.json["iceServers"] == nil {
+			t.Fatalf("with a live call token: %d %s", got.status, got.body)
+		}
+	}
+	for _, tok := range []string{"not-a-token", strings.Repeat("A", 43), token + "x"} {
+		got := env.rawRequest(http.MethodGet, "/api/ice-servers", "",
+			map[string]string{"X-Call-Token": tok})
+		if got.status != http.StatusUnauthorized || got.json["code"] != CodeUnauthorized {
+			t.Fatalf("token %q: %d %s", tok, got.status, got.body)
+		}
+	}
+
+	// Once the call ends its tokens open nothing.
+	callID, _ := l.agent.events(protocol.EventCallStarted)[0]["callId"].(string)
+	env.submit(l.org, calls.CallEnd{Peer: l.agent, Ack: 50, CallID: ids.CallID(callID)})
+	got := env.rawRequest(http.MethodGet, "/api/ice-servers", "",
+		map[string]string{"X-Call-Token": token})
+	if got.status != http.StatusUnauthorized {
+		t.Fatalf("an ended call's token: %d %s", got.status, got.body)
+	}
+	env.leave(l)
 }
