@@ -196,3 +196,23 @@ func TestReconnectCatalogue(t *testing.T) {
 		t.Fatalf("late resume = %v", f)
 	}
 }
+
+func TestClosingAllTellsEveryoneToReconnectIncludingLateComers(t *testing.T) {
+	w := newWorld(t)
+	ava, v, _, _, _ := callOverSockets(t, w)
+	w.rt.CloseAll()
+	for _, c := range []*client{ava, v} {
+		if code := c.waitClosed(); code != 4000 {
+			t.Fatalf("%s closed with %d, want 4000", c.name, code)
+		}
+	}
+	// A client that reconnects while the server shuts down hears the same.
+	late := w.dial("late visitor", "/ws/visitor?siteKey="+w.acme.site.SiteKey, shopOrigin, "")
+	if code := late.waitClosed(); code != 4000 {
+		t.Fatalf("a connection after CloseAll closed with %d, want 4000", code)
+	}
+	lateAgent := w.dial("late agent", "/ws/agent", w.srv.URL, w.acme.tokens["ava@acme.test"])
+	if code := lateAgent.waitClosed(); code != 4000 {
+		t.Fatalf("an agent connection after CloseAll closed with %d, want 4000", code)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -51,6 +52,7 @@ type Server struct {
 	limits   limits
 	verified sync.Map // site ids whose embed is already marked verified
 	conns    sync.Map // every open *conn
+	draining atomic.Bool
 	wg       sync.WaitGroup
 }
 
@@ -73,8 +75,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 }
 
 // CloseAll closes every connection with 4000 (server restarting), which
-// tells clients to reconnect.
+// tells clients to reconnect, and from then on closes each new one the same
+// way as soon as it opens: a client that reconnects while the server shuts
+// down is told to try again, never left on a server that is going away.
 func (s *Server) CloseAll() {
+	s.draining.Store(true)
 	s.conns.Range(func(k, _ any) bool {
 		k.(*conn).Close(protocol.CloseServerRestarting, "server_restarting")
 		return true
@@ -133,6 +138,9 @@ func refuse(ws *websocket.Conn, code int, reason string) {
 func (s *Server) readLoop(ctx context.Context, c *conn, handle func(protocol.Frame)) {
 	s.conns.Store(c, struct{}{})
 	defer s.conns.Delete(c)
+	if s.draining.Load() { // after Store: CloseAll either saw c or set this first
+		c.Close(protocol.CloseServerRestarting, "server_restarting")
+	}
 	for {
 		typ, b, err := c.ws.Read(ctx)
 		if err != nil {
