@@ -1,5 +1,6 @@
 // The active-call stage: visitor video large, own video small, a duration
-// timer, mute, camera and end controls, and the call's peer connection.
+// timer, mute, camera and end controls, the call's peer connection, and the
+// notices of a call held for the visitor or about to reach its maximum.
 import { api } from './api.js';
 import { byId, formatDuration } from './dom.js';
 import { AgentPeer } from './rtc.js';
@@ -25,6 +26,9 @@ export class CallStage {
     this.cameraButton = byId('toggle-camera');
     this.endButton = byId('end-call');
     this.lost = byId('media-lost');
+    this.holding = byId('call-holding');
+    this.endingSoon = byId('call-ending-soon');
+    this.holdTimer = 0;
 
     this.muteButton.addEventListener('click', () => this.toggle('audio', this.muteButton));
     this.cameraButton.addEventListener('click', () => this.toggle('video', this.cameraButton));
@@ -51,6 +55,7 @@ export class CallStage {
       callLogId: data.callLogId,
       startedAt: Date.parse(data.startedAt) || Date.now(),
       peer: null,
+      peerGen: 0,
     };
     byId('call-visitor').textContent = visitor.pageUrl || '';
     this.resetToggles();
@@ -60,11 +65,41 @@ export class CallStage {
     this.tick();
     this.timer = setInterval(() => this.tick(), 1000);
     this.onChange();
+    exposeCall(this.call);
+    await this.connect(data);
+  }
 
+  /**
+   * Goes on with a call after call:reconnected: the old peer connection
+   * closes and a new one offers with the fresh IceConfig (SPEC §8.4). call
+   * is what the stage needs to show a call it does not have yet (after a
+   * reload): {callLogId, startedAt} from the stored record.
+   */
+  async resume(data, call) {
+    this.hideHolding();
+    if (!this.call || this.call.callId !== data.callId) {
+      await this.start({ ...call, callId: data.callId, visitor: data.visitor, ice: data.ice });
+      return;
+    }
+    if (data.visitor?.pageUrl) byId('call-visitor').textContent = data.visitor.pageUrl;
+    await this.connect(data);
+  }
+
+  // connect replaces the call's peer connection with a new one that offers,
+  // capturing the camera again if it was released. A newer connect started
+  // while this one waits for the camera wins.
+  async connect(data) {
     const call = this.call;
+    const gen = ++call.peerGen;
+    if (call.peer) {
+      call.peer.close();
+      call.peer = null;
+      exposePeer(null);
+    }
     const [stream, iceServers] = await Promise.all([this.media.camera(), iceServersOf(data)]);
-    if (this.call !== call) return; // ended while we were waiting
+    if (this.call !== call || call.peerGen !== gen) return; // ended or replaced meanwhile
     this.localVideo.srcObject = stream;
+    this.lost.hidden = true;
 
     call.peer = new AgentPeer({
       iceServers,
@@ -72,7 +107,7 @@ export class CallStage {
       send: (signal) => this.socket.send('webrtc:signal', { callId: call.callId, signal }),
       onRemoteStream: (remote) => this.showRemote(remote),
       onConnected: () => (this.lost.hidden = true),
-      onMediaLost: () => (this.lost.hidden = false),
+      onMediaLost: () => (this.lost.hidden = !this.holding.hidden),
     });
     exposePeer(call.peer.pc);
     try {
@@ -80,6 +115,39 @@ export class CallStage {
     } catch (err) {
       console.warn('greeter: unable to create the offer', err);
     }
+  }
+
+  /**
+   * Shows call:reconnecting: the visitor's connection dropped and the call
+   * is held for them, with a countdown to the server's deadline.
+   */
+  hold(data) {
+    if (!this.call || data.callId !== this.call.callId) return;
+    const deadline = Date.now() + Math.max(0, Number(data.timeoutSeconds) || 0) * 1000;
+    byId('holding-message').textContent =
+      data.message || "The visitor's connection dropped. Holding the call for them…";
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      byId('holding-left').textContent = String(left);
+    };
+    clearInterval(this.holdTimer);
+    tick();
+    this.holdTimer = setInterval(tick, 250);
+    this.lost.hidden = true;
+    this.holding.hidden = false;
+  }
+
+  hideHolding() {
+    clearInterval(this.holdTimer);
+    this.holdTimer = 0;
+    this.holding.hidden = true;
+  }
+
+  /** Shows call:ending_soon's message until the call ends. */
+  warnEnding(data) {
+    if (!this.call || data.callId !== this.call.callId) return;
+    this.endingSoon.textContent = data.message || 'This call will end automatically soon.';
+    this.endingSoon.hidden = false;
   }
 
   showRemote(stream) {
@@ -122,6 +190,9 @@ export class CallStage {
     if (this.call?.peer) this.call.peer.close();
     this.call = null;
     exposePeer(null);
+    exposeCall(null);
+    this.hideHolding();
+    this.endingSoon.hidden = true;
     this.remoteVideo.srcObject = null;
     this.localVideo.srcObject = null;
     this.stage.hidden = true;
@@ -178,4 +249,11 @@ function exposePeer(pc) {
   window.greeterWorkbench.pc = pc;
 }
 
+/** Publishes the id of the call on stage, likewise. */
+function exposeCall(call) {
+  window.greeterWorkbench = window.greeterWorkbench || {};
+  window.greeterWorkbench.callId = call ? call.callId : null;
+}
+
 exposePeer(null);
+exposeCall(null);

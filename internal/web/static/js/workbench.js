@@ -1,5 +1,6 @@
 // The agent workbench: presence (Live/Away), the live preview and viewer
-// counts, incoming calls and the call stage, all driven by /ws/agent.
+// counts, incoming calls, the call stage and its resume after a reload or a
+// dropped connection, all driven by /ws/agent.
 import { api } from './api.js';
 import { byId } from './dom.js';
 import { AgentSocket } from './socket.js';
@@ -8,6 +9,7 @@ import { IncomingCall } from './incoming.js';
 import { CallStage, showMessage } from './callstage.js';
 import { Media } from './media.js';
 import { IdleWatch } from './idle.js';
+import { CallRecord } from './continuity.js';
 import { renderNav } from './nav.js';
 
 const LIVE = new Set(['idle', 'in_simulation']);
@@ -36,6 +38,7 @@ const NOT_AN_AGENT_ADMIN =
 const REMOVED = 'Your access to this organization has been removed.';
 const IDLE_AWAY = 'You were set to Away because this workbench saw no activity for 5 minutes.';
 const VIDEOS_MISSING = 'Add your intro and loop greeting videos before going live.';
+const ENDED_WHILE_AWAY = 'The call ended while you were disconnected.';
 
 const state = {
   status: 'offline',
@@ -53,6 +56,8 @@ const media = new Media();
 let socket = null;
 let incoming = null;
 let stage = null;
+let record = null;
+let firstState = false; // the next agent:state is the first of a new connection
 
 async function main() {
   let me;
@@ -84,6 +89,7 @@ async function main() {
   socket = new AgentSocket(agentSocketURL(), { onEvent, onOpen, onDown, onTerminal });
   incoming = new IncomingCall(ringtone, { onAccept: accept, onDecline: decline });
   stage = new CallStage(socket, media, render);
+  record = new CallRecord(me.agent.id, () => socket.isOpen);
   wireButtons();
   startHeartbeat();
   const idle = new IdleWatch({
@@ -149,6 +155,8 @@ function onEvent(event, data) {
       break;
     case 'call:started':
       incoming.stop();
+      record.hold({ callId: data.callId, token: data.reconnectToken,
+        callLogId: data.callLogId, startedAt: data.startedAt });
       stage.start(data).catch((err) => console.warn('greeter: call start failed', err));
       break;
     case 'webrtc:signal':
@@ -156,7 +164,24 @@ function onEvent(event, data) {
       break;
     case 'call:ended':
       if (data.reason === 'agent_removed') state.removalMessage = data.message || '';
+      if (record.read()?.callId === data.callId) record.clear();
       if (!stage.active || stage.call.callId === data.callId) stage.ended(data.message);
+      break;
+    case 'call:reconnected':
+      callReconnected(data);
+      break;
+    case 'call:reconnecting':
+      if (data.waitingFor === 'visitor') stage.hold(data);
+      break;
+    case 'call:reconnect_failed':
+      record.clear();
+      if (stage.active) stage.ended(data.message);
+      else showMessage(data.message || 'This call could not be resumed.');
+      break;
+    case 'call:ending_soon':
+      // TODO: the server sends this once; a workbench reloaded after it does
+      // not show the warning again.
+      stage.warnEnding(data);
       break;
     case 'error':
       console.warn('greeter: server error', data);
@@ -172,12 +197,45 @@ function applyState(s) {
   state.poolVisitors = Number(s.poolVisitors) || 0;
   state.profile = s.profile || state.profile;
   if (!s.ringing && incoming.requestId) incoming.stop();
-  if (!s.activeCall && stage.active && state.status !== 'in_call') stage.teardown();
+  const resuming = firstState && resumeCall(s.activeCall);
+  firstState = false;
+  if (!s.activeCall && stage.active && state.status !== 'in_call' && !resuming) {
+    record.clear();
+    stage.ended(ENDED_WHILE_AWAY); // it ended while this socket was down
+  }
   if (LIVE.has(state.status)) byId('away-modal').hidden = true;
   render();
 }
 
+// resumeCall sends call:reconnect with the stored token, as the first thing
+// a new connection does, when the server holds a call for this agent or the
+// record is recent enough that the call may still be waiting (SPEC §9). It
+// returns whether it did. The event goes without an ack: an acked request
+// would be tried again on the next connection, with a token rotated by then.
+function resumeCall(activeCall) {
+  const rec = record.read();
+  // TODO: a browser without the token (another computer) cannot resume the
+  // call; it shows "In call" with no stage until the server's 30 s wait ends.
+  if (!rec) return false;
+  if (!activeCall && !record.fresh(rec)) {
+    record.clear();
+    return false;
+  }
+  return socket.send('call:reconnect', { reconnectToken: rec.token });
+}
+
+// callReconnected goes on with the call after a resume, either side's: a
+// fresh token to keep, and a new peer connection that offers.
+function callReconnected(data) {
+  const rec = record.read();
+  const stored = rec && rec.callId === data.callId ? rec : {};
+  record.hold({ callId: data.callId, token: data.reconnectToken });
+  const call = { callLogId: stored.callLogId, startedAt: stored.startedAt };
+  stage.resume(data, call).catch((err) => console.warn('greeter: call resume failed', err));
+}
+
 function onOpen() {
+  firstState = true;
   byId('conn-banner').hidden = true;
   hideTerminal();
   render();
@@ -303,6 +361,7 @@ async function decline(request) {
 
 async function logout() {
   socket?.close();
+  record?.clear();
   media.stop();
   try {
     await api('POST', '/api/auth/logout');
