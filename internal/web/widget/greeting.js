@@ -120,6 +120,21 @@ button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 }
 .gw-root[data-state="minimized"] .gw-bubble { display: block; }
 .gw-bubble video { width: 100%; height: 100%; object-fit: cover; }
+.gw-remote-sound { right: auto; left: 8px; }
+.gw-notice {
+  position: absolute; left: 10px; right: 10px; top: 50%; transform: translateY(-50%);
+  padding: 10px 12px; border-radius: 12px; background: rgba(0,0,0,.72); color: #fff;
+  text-align: center; font-weight: 600;
+}
+.gw-notice-count { display: block; margin-top: 2px; font-size: 12px; font-weight: 400; }
+.gw-root[data-state="rejoin"] .gw-stage { display: none; }
+.gw-rejoin { display: flex; gap: 12px; align-items: center; }
+.gw-avatar {
+  flex: none; width: 52px; height: 52px; border-radius: 50%; overflow: hidden;
+  display: grid; place-items: center; font: 800 22px/1 system-ui; color: #fff;
+  background: linear-gradient(135deg, #0f766e, #6366f1);
+}
+.gw-avatar img { width: 100%; height: 100%; object-fit: cover; }
 @keyframes gw-in { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; } }
 @media (prefers-reduced-motion: reduce) { .gw-card { animation: none; } }
 @media (max-width: 768px) {
@@ -155,6 +170,11 @@ const TEMPLATE = `
       <button class="gw-overlay" data-action="play" type="button" hidden>▶ Play greeting</button>
       <button class="gw-overlay" data-action="reload" type="button" hidden>Retry</button>
       <button class="gw-sound" data-action="sound" type="button" hidden>🔊 Tap for sound</button>
+      <button class="gw-sound gw-remote-sound" data-action="remote-sound" type="button"
+              hidden>🔊 Tap for sound</button>
+      <div class="gw-notice" role="status" aria-live="polite" hidden>
+        <span class="gw-notice-text"></span><span class="gw-notice-count"></span>
+      </div>
       <button class="gw-min" data-action="minimize" type="button" data-show="open"
               aria-label="Minimize" title="Minimize">–</button>
     </div>
@@ -163,6 +183,18 @@ const TEMPLATE = `
         <span class="gw-agent-name"></span><span class="gw-avail">available now</span>
       </p>
       <p class="gw-status" data-show="waiting giveup incall"></p>
+      <div class="gw-rejoin" data-show="rejoin">
+        <div class="gw-avatar"><img alt="" hidden><span class="gw-initial"></span></div>
+        <div>
+          <p class="gw-title">Your call with <span class="gw-agent-name"></span></p>
+          <p class="gw-hint">The connection dropped. The call is held for you for
+            <span class="gw-rejoin-left">60</span> s.</p>
+        </div>
+      </div>
+      <div class="gw-row" data-show="rejoin">
+        <button class="gw-btn gw-primary" data-action="rejoin" type="button">Rejoin</button>
+        <button class="gw-btn" data-action="not-now" type="button">Not now</button>
+      </div>
       <div class="gw-row" data-show="open">
         <button class="gw-btn gw-primary" data-action="camera" type="button">${ICON_CAMERA}
           Talk with camera</button>
@@ -508,6 +540,8 @@ class Widget {
       mute: this.q('[data-action=mute]'),
       camera: this.q('[data-action=toggle-camera]'),
       end: this.q('[data-action=end]'),
+      notice: this.q('.gw-notice'),
+      remoteSound: this.q('[data-action=remote-sound]'),
     };
     document.body.appendChild(this.host);
 
@@ -530,7 +564,11 @@ class Widget {
     this.applySettings(this.settings);
     this.setState('hidden');
     core.busy = () => !!(this.call && this.call.busy);
-    core.listen((event, data) => this.onEvent(event, data));
+    const listen = () => core.listen((event, data) => this.onEvent(event, data));
+    // A call stored by the previous page needs the call module before any
+    // event: the loader keeps them until then.
+    if (core.storedCall) this.resumeStoredCall(core.storedCall).then(listen);
+    else listen();
   }
 
   q(selector) {
@@ -772,17 +810,32 @@ class Widget {
     }
   }
 
-  /** Loads the call module on first use and starts a call with one device. */
-  startCall(kind) {
-    this.player.quiet();
-    this.player.unlockSound();
+  loadCall() {
     if (!this.callLoading) {
       this.callLoading = this.core.load('call').then((mod) => {
         this.call = mod.createCall(this);
         return this.call;
       });
     }
-    this.callLoading.then((call) => call.start(kind), (err) => {
+    return this.callLoading;
+  }
+
+  /** Resumes, or offers to rejoin, the call the previous page was in (SPEC §9). */
+  resumeStoredCall(stored) {
+    return this.loadCall().then((call) => call.resume(stored.record, stored.mode), (err) => {
+      this.callLoading = null;
+      console.debug('greeter: call module failed to load', err);
+      this.core.forgetCall();
+      this.core.callToken = null;
+      this.core.connect();
+    });
+  }
+
+  /** Loads the call module on first use and starts a call with one device. */
+  startCall(kind) {
+    this.player.quiet();
+    this.player.unlockSound();
+    this.loadCall().then((call) => call.start(kind), (err) => {
       this.callLoading = null;
       console.debug('greeter: call module failed to load', err);
       this.message("That didn't work. Please try once more.");

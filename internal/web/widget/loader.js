@@ -20,6 +20,13 @@
   var RECONNECT_MAX_MS = 10000;
   var RATE_LIMITED_WAIT_MS = 30000;
   var HIDDEN_RELEASE_MS = 15 * 60 * 1000;
+  // A stored call (SPEC §9): resumed at once when the page lost it less than
+  // 30 s ago, offered with a Rejoin prompt up to 60 s, discarded after that.
+  var RESUME_AUTO_MS = 30000;
+  var RESUME_PROMPT_MS = 60000;
+  // A record refreshed this recently still belongs to a page that is open
+  // (the call module refreshes it every 5 s and releases it on pagehide).
+  var CALL_HELD_MS = 10000;
   var TERMINAL_CODES = { 4102: 1, 4104: 1, 4105: 1, 4106: 1 };
 
   var script = document.currentScript;
@@ -72,6 +79,18 @@
     } catch (e) { /* storage blocked: the server issues a new id */ }
   }
 
+  // tabID names this browser tab. It lives in sessionStorage, which a reload
+  // or a navigation in the same tab keeps, so the tab knows its own call
+  // record even when the page went without a pagehide (a crash).
+  function tabID() {
+    var id = storageGet('sessionStorage', 'greeter:tab');
+    if (!id) {
+      id = Math.random().toString(36).slice(2);
+      storageSet('sessionStorage', 'greeter:tab', id);
+    }
+    return id;
+  }
+
   // socketURL resolves the config's wsUrl against the server and makes sure it
   // names the site key.
   function socketURL(wsUrl, server, siteKey) {
@@ -105,6 +124,10 @@
     this.firstOpenAt = 0;
     this.lastJoinedURL = '';
     this.visitorKey = 'greeter:visitor:' + siteKey;
+    this.callKey = 'greeter:call:' + siteKey;
+    this.callToken = null; // while set, a new connection resumes this call first
+    this.storedCall = null; // {record, mode: 'resume'|'prompt'} found on load
+    this.tabId = tabID();
     this.busy = function () { return false; }; // the call module overrides it
   }
 
@@ -117,7 +140,8 @@
     ws.onopen = guard(function () {
       self.attempt = 0;
       if (!self.firstOpenAt) self.firstOpenAt = Date.now();
-      self.join();
+      if (self.callToken) self.resume();
+      else self.join();
     });
     ws.onmessage = guard(function (msg) { self.receive(msg.data); });
     ws.onclose = guard(function (ev) { self.closed(ws, ev.code); });
@@ -135,6 +159,74 @@
     }, function (err) {
       debug('join failed', err.code, err.message);
     });
+  };
+
+  // resume sends call:reconnect as the connection's first event (SPEC §9). On
+  // failure the call's record goes and the connection joins as a fresh visitor.
+  Core.prototype.resume = function () {
+    var self = this;
+    var token = this.callToken;
+    var stored = this.readCall();
+    if (stored && stored.token !== token) {
+      // Another page of this site has resumed the call with a newer token.
+      this.callToken = null;
+      this.emit('widget:call_moved', {});
+      this.join();
+      return;
+    }
+    this.lastJoinedURL = location.href;
+    this.request('call:reconnect', { reconnectToken: token, pageUrl: location.href })
+      .then(function (res) {
+        self.joined = true;
+        if (res.visitorId) storageSet('sessionStorage', self.visitorKey, res.visitorId);
+        self.emit('widget:resumed', res);
+      }, function (err) {
+        if (err.code === 'DISCONNECTED') return; // the next connection tries again
+        if (self.callToken === token) self.callToken = null;
+        self.forgetCall(token);
+        self.emit('widget:resume_failed', err);
+        self.join();
+      });
+  };
+
+  /** readCall returns the stored call record, or null. */
+  Core.prototype.readCall = function () {
+    try {
+      var rec = JSON.parse(storageGet('localStorage', this.callKey) || 'null');
+      if (rec && rec.callId && rec.token) return rec;
+    } catch (e) { /* corrupt: treat as none */ }
+    return null;
+  };
+
+  Core.prototype.writeCall = function (rec) {
+    storageSet('localStorage', this.callKey, JSON.stringify(rec));
+  };
+
+  /** forgetCall removes the record; with a token, only if it is still that one. */
+  Core.prototype.forgetCall = function (token) {
+    var rec = this.readCall();
+    if (token && rec && rec.token !== token) return;
+    try {
+      window.localStorage.removeItem(this.callKey);
+    } catch (e) { /* storage blocked */ }
+  };
+
+  // checkStoredCall decides on load what a stored call means: resume it now,
+  // offer to rejoin it, leave it to the page that holds it, or discard it.
+  Core.prototype.checkStoredCall = function () {
+    var rec = this.readCall();
+    if (!rec) return;
+    var age = Date.now() - Number(rec.lastConnectedAt || 0);
+    if (rec.tab && rec.tab !== this.tabId && age >= 0 && age < CALL_HELD_MS) {
+      return; // the call is open in another tab
+    }
+    if (!(age >= 0 && age < RESUME_PROMPT_MS)) {
+      this.forgetCall();
+      return;
+    }
+    var mode = age < RESUME_AUTO_MS ? 'resume' : 'prompt';
+    this.storedCall = { record: rec, mode: mode };
+    if (mode === 'resume') this.callToken = rec.token;
   };
 
   // rejoin re-sends visitor:join after an SPA navigation (SPEC §7.6).
@@ -159,7 +251,20 @@
     if (frame.event === 'agent:assigned' && payload.visitorId) {
       storageSet('sessionStorage', this.visitorKey, payload.visitorId);
     }
+    if (frame.event === 'call:reconnected' && payload.reconnectToken) this.rotateToken(payload);
     this.emit(frame.event, payload);
+  };
+
+  // rotateToken keeps a resumed call's fresh token at once: the old one is
+  // refused from now on, and the visitor may leave the page before the call
+  // module has loaded and stored the new one.
+  Core.prototype.rotateToken = function (data) {
+    if (this.callToken) this.callToken = data.reconnectToken;
+    var rec = this.readCall();
+    if (!rec || rec.callId !== data.callId) return;
+    rec.token = data.reconnectToken;
+    rec.lastConnectedAt = Date.now();
+    this.writeCall(rec);
   };
 
   // emit hands an event to the UI, or keeps it until the UI has loaded.
@@ -363,7 +468,9 @@
       watchHistory(core);
       core.watchVisibility();
       window.addEventListener('online', guard(function () { core.reconnectNow(); }));
-      core.connect();
+      core.checkStoredCall();
+      // The Rejoin prompt connects once the visitor has chosen.
+      if (!core.storedCall || core.storedCall.mode === 'resume') core.connect();
 
       whenLoaded(guard(function () {
         if (core.destroyed) return;
