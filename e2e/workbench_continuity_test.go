@@ -286,3 +286,21 @@ func endCallOnWorkbench(agent *page) {
 	agent.waitFor("the stage to close", 10*time.Second,
 		`document.querySelector('#call-stage').hidden`)
 }
+
+// After three failed ICE restarts the agent's Retry makes a fresh offer on a
+// new peer connection, which the widget answers on a new one too.
+func TestRetryAfterLostMediaStartsAFreshConnection(t *testing.T) {
+	srv, agent, visitor := avaLiveWithVisitor(t)
+	callOnWorkbench(agent, visitor, srv.demoURL)
+	markPeerConnectionsOld(agent, visitor)
+
+	// The stage as three failed restarts leave it, then Retry.
+	mustEval[bool](agent, `(document.querySelector('#media-lost').hidden = false, true)`)
+	agent.click("#media-retry")
+	agent.waitFor("the notice gone", 5*time.Second, `document.querySelector('#media-lost').hidden`)
+	agent.waitFor("video from the visitor on a new connection", 20*time.Second,
+		remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
+	visitor.waitFor("video from the agent on a new connection", 20*time.Second,
+		remoteVideoFlows(widgetPC, widgetRemoteVideo))
+	endCallOnWorkbench(agent)
+}

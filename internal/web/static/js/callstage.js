@@ -33,9 +33,12 @@ export class CallStage {
     this.muteButton.addEventListener('click', () => this.toggle('audio', this.muteButton));
     this.cameraButton.addEventListener('click', () => this.toggle('video', this.cameraButton));
     this.endButton.addEventListener('click', () => this.hangUp());
+    // Retry, once three ICE restarts have failed: a fresh offer on a new
+    // peer connection with fresh ICE servers; the widget answers it on a new
+    // one too.
     byId('media-retry').addEventListener('click', () => {
       this.lost.hidden = true;
-      this.call?.peer?.retry();
+      if (this.call) this.connect({});
     });
   }
 

@@ -136,12 +136,6 @@ export class AgentPeer {
     });
   }
 
-  /** Tries again after the media was reported lost (the agent's Retry). */
-  retry() {
-    this.restarts = 0;
-    this.restartIce();
-  }
-
   /** Closes the connection; the local tracks stay with their owner. */
   close() {
     this.closed = true;
