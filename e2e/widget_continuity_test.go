@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"greeter/internal/demo"
@@ -293,4 +294,65 @@ func assertOneCallRow(t *testing.T, srv *server) store.CallLog {
 		t.Fatalf("the call log has %d rows, want 1: %+v", len(rows), rows)
 	}
 	return rows[0]
+}
+
+// A visitor who presses End while the widget is still reconnecting has ended
+// the call: once the connection is back it resumes only to end it, and the
+// agent is not kept waiting for the rejoin window.
+func TestEndWhileReconnectingEndsTheCallOnceBack(t *testing.T) {
+	srv, agent, visitor := avaLiveWithVisitor(t)
+	callOnWorkbench(agent, visitor, srv.demoURL)
+
+	blockVisitorSocket(visitor, true)
+	visitor.click(`nav a[href="/pricing"]`)
+	visitor.waitFor("the widget resuming without a connection", 15*time.Second, widgetJS(
+		`state === 'incall' && !q('.gw-notice').hidden || 'state ' + state`))
+	time.Sleep(3 * time.Second)
+	agent.waitFor("the workbench still holding the call", time.Second,
+		`!document.querySelector('#call-holding').hidden`)
+	visitor.clickShadow("[data-action=end]")
+	visitor.waitFor("the widget's end message", 5*time.Second,
+		widgetJS(`q('.gw-message').textContent.includes('You ended the call') ||
+			q('.gw-message').textContent`))
+	if rec := storedCallID(visitor); rec != "" {
+		t.Errorf("the ended call is still stored (%s): another page would resume it", rec)
+	}
+
+	blockVisitorSocket(visitor, false)
+	agent.waitFor("the call ended by the visitor", 20*time.Second,
+		`document.querySelector('#call-stage').hidden`)
+	row := callLogWithStatus(t, srv, store.CallCompleted)
+	if row.EndReason != "visitor_ended" {
+		t.Errorf("the call ended with reason %q, want visitor_ended", row.EndReason)
+	}
+}
+
+// blockVisitorSocket makes the widget's WebSocket connections fail, or
+// succeed again, on every page the visitor opens from now on: a script that
+// runs before the page's own points each new /ws/visitor connection at a
+// closed port while a localStorage flag is set. (The browser's URL blocking
+// does not apply to WebSockets.)
+func blockVisitorSocket(p *page, block bool) {
+	p.t.Helper()
+	if block {
+		const wrap = `(() => {
+			const Real = window.WebSocket;
+			const Wrapped = function (url, protocols) {
+				if (localStorage.getItem('e2e:block-ws') && String(url).includes('/ws/visitor')) {
+					url = 'ws://127.0.0.1:9/';
+				}
+				return protocols === undefined ? new Real(url) : new Real(url, protocols);
+			};
+			Wrapped.prototype = Real.prototype;
+			Object.assign(Wrapped, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+			window.WebSocket = Wrapped;
+		})();`
+		if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+			cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wrap}); err != nil {
+			p.t.Fatalf("%s: adding the WebSocket wrapper: %v", p.name, err)
+		}
+		mustEval[bool](p, `(localStorage.setItem('e2e:block-ws', '1'), true)`)
+		return
+	}
+	mustEval[bool](p, `(localStorage.removeItem('e2e:block-ws'), true)`)
 }

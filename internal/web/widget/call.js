@@ -360,7 +360,7 @@ class VisitorCall {
    * A released record (pagehide) is free for the next page to take.
    */
   saveRecord(released) {
-    if (!this.callId || !this.token) return;
+    if (!this.callId || !this.token || this.declining) return;
     const stored = this.core.readCall();
     const ours = stored ? [this.token, this.writtenToken].includes(stored.token)
       : !this.writtenToken;
@@ -681,6 +681,16 @@ class VisitorCall {
   /** The visitor's End button. */
   async end() {
     if (!this.callId || this.ending) return;
+    if (!this.connected) {
+      // The socket is away: the visitor is done, and the next connection
+      // resumes the call only to end it, so the agent is not kept waiting.
+      this.declining = true;
+      clearInterval(this.refreshTimer);
+      this.core.forgetCall(this.token);
+      this.hideNotice();
+      this.showEnded(COPY.youEnded);
+      return;
+    }
     this.ending = true;
     this.w.els.end.disabled = true;
     const callId = this.callId;
@@ -697,6 +707,11 @@ class VisitorCall {
   finish(message) {
     this.core.forgetCall(this.token);
     this.resetCall();
+    this.showEnded(message);
+  }
+
+  /** Turns media off and shows message for 5 s, then minimizes. */
+  showEnded(message) {
     this.stopPeer();
     this.stopMedia();
     this.w.els.live.hidden = true;
