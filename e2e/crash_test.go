@@ -316,20 +316,12 @@ func lockDatabase(t *testing.T, path string) func() {
 // accepted any more, and returns them all.
 func finalRows(t *testing.T, p *process) []store.CallLog {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(p.dir, "greeter.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	org, err := st.OrgByName(context.Background(), demo.OrgName)
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	st, org := p.demoStore(t)
 	var rows []store.CallLog
+	var err error
 	var open []string
 	final := poll(120*time.Second, func() bool {
-		rows, err = allCallLogs(st, org.ID)
+		rows, err = allCallLogs(st, org)
 		if err != nil {
 			return false
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/coder/websocket"
 
 	"greeter/internal/demo"
+	"greeter/internal/ids"
+	"greeter/internal/store"
 )
 
 // The tests in this file and in crash_test.go run Greeter as its own
@@ -237,4 +239,20 @@ func (f wsFrame) field(name string) string {
 	_ = json.Unmarshal(f.Data, &m)
 	s, _ := m[name].(string)
 	return s
+}
+
+// demoStore opens the process's database (beside the running server, as an
+// operator would) and returns it with the demo organization's id.
+func (p *process) demoStore(t *testing.T) (*store.Store, ids.OrgID) {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(p.dir, "greeter.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	org, err := st.OrgByName(context.Background(), demo.OrgName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, org.ID
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,18 +139,11 @@ func TestCallResumesAfterTheServerIsKilled(t *testing.T) {
 	visitor.snap("after-restart")
 
 	endCallOnWorkbench(agent)
-	st, err := store.Open(context.Background(), filepath.Join(p.dir, "greeter.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	org, err := st.OrgByName(context.Background(), demo.OrgName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, org := p.demoStore(t)
 	var rows []store.CallLog
+	var err error
 	poll(10*time.Second, func() bool {
-		rows, err = allCallLogs(st, org.ID)
+		rows, err = allCallLogs(st, org)
 		return err == nil && len(rows) == 1 && rows[0].Status == store.CallCompleted
 	})
 	if len(rows) != 1 || string(rows[0].CallID) != callID || rows[0].EndReason != "agent_ended" {
