@@ -175,10 +175,11 @@ func TestAdminPagesAreForAdmins(t *testing.T) {
 	signIn(p, srv.dashURL, avaEmail, demo.Password)
 	nav := mustEval[string](p, `[...document.querySelectorAll('#nav a')]
 		.map((a) => a.dataset.page).join(',')`)
-	if nav != "workbench,calls" {
-		t.Errorf("an agent's navigation offers %q, want workbench,calls", nav)
+	if nav != "workbench,videos,calls" {
+		t.Errorf("an agent's navigation offers %q, want workbench,videos,calls", nav)
 	}
-	for _, path := range []string{"/admin/team", "/admin/api-keys"} {
+	for _, path := range []string{"/admin/team", "/admin/api-keys", "/admin/pools",
+		"/admin/settings"} {
 		p.do("open "+path, chromedp.Navigate(srv.dashURL+path))
 		p.waitFor("the workbench instead of "+path, 10*time.Second,
 			`location.pathname === '/workbench'`)

@@ -104,6 +104,15 @@ func TestWorkbenchHoldsTheCallWhileTheVisitorIsAway(t *testing.T) {
 // files and ports: within 30 s both browsers are back in the same call, with
 // video flowing both ways on new peer connections.
 func TestCallResumesAfterTheServerIsKilled(t *testing.T) {
+	t.Run("SIGKILL", func(t *testing.T) { callAcrossARestart(t, (*process).kill) })
+	// A graceful stop leaves the call to the next run the same way.
+	t.Run("SIGTERM", func(t *testing.T) { callAcrossARestart(t, (*process).stop) })
+}
+
+// callAcrossARestart puts Ava in a call with a visitor, ends the server
+// process with halt and starts it again on the same files and ports: both
+// browsers are back in the same call, with video, within 30 s.
+func callAcrossARestart(t *testing.T, halt func(*process)) {
 	requireChromium(t)
 	p := newProcess(t)
 	p.start()
@@ -121,7 +130,7 @@ func TestCallResumesAfterTheServerIsKilled(t *testing.T) {
 	callID := callOnWorkbench(agent, visitor, p.demo)
 	markPeerConnectionsOld(agent, visitor)
 
-	p.kill()
+	halt(p)
 	killed := time.Now()
 	p.start()
 	t.Logf("ready again %s after the kill", time.Since(killed).Round(time.Millisecond))
