@@ -77,11 +77,15 @@ type tokenOwner struct {
 	party string
 }
 
-// endedToken remembers a token of a call that ended.
+// endedToken remembers a token of a call that ended, and whose it was: only
+// its own party hears that the call ended.
 type endedToken struct {
-	hash tokenHash
-	call ids.CallID
-	at   time.Time
+	hash  tokenHash
+	call  ids.CallID
+	at    time.Time
+	party string
+	site  ids.SiteID  // the visitor's
+	agent ids.AgentID // the agent's
 }
 
 // absence is a party's lost connection during a call: when it was lost and
@@ -149,12 +153,13 @@ func (l *orgLoop) forgetToken(h tokenHash) {
 // day so that a late resume hears that the call ended.
 func (l *orgLoop) retireTokens(cl *call) {
 	now := l.clock.Now()
-	for _, h := range []tokenHash{cl.visitorToken, cl.agentToken} {
+	for party, h := range map[string]tokenHash{partyVisitor: cl.visitorToken, partyAgent: cl.agentToken} {
 		if h == (tokenHash{}) {
 			continue
 		}
 		l.forgetToken(h)
-		l.rememberEnded(endedToken{hash: h, call: cl.id, at: now})
+		l.rememberEnded(endedToken{hash: h, call: cl.id, at: now, party: party,
+			site: cl.visitor.site, agent: cl.agent.info.ID})
 	}
 	cl.rec.VisitorTokenHash, cl.rec.AgentTokenHash = "", ""
 }
@@ -175,12 +180,14 @@ func (l *orgLoop) rememberEnded(e endedToken) {
 }
 
 // refuseReconnect answers a resume that found no call to resume: the call
-// ended recently (call_ended) or the token is unknown, rotated, foreign or
-// used on the wrong endpoint (not_found, all alike).
-func (l *orgLoop) refuseReconnect(p Peer, ack int, h tokenHash) {
+// ended recently (call_ended, only to the party the token was for) or the
+// token is unknown, rotated, foreign or used on the wrong endpoint
+// (not_found, all alike). owns tells whether an ended token was the
+// caller's.
+func (l *orgLoop) refuseReconnect(p Peer, ack int, h tokenHash, owns func(endedToken) bool) {
 	data := map[string]any{"callId": nil, "reason": "not_found",
 		"message": "We couldn't find this call."}
-	if e, ok := l.ended[h]; ok && l.clock.Now().Sub(e.at) < endedTokenMemory {
+	if e, ok := l.ended[h]; ok && l.clock.Now().Sub(e.at) < endedTokenMemory && owns(e) {
 		data = map[string]any{"callId": e.call, "reason": "call_ended",
 			"message": "This call has already ended."}
 	}
@@ -285,7 +292,9 @@ func (l *orgLoop) visitorReconnect(c VisitorReconnect) {
 	o, ok := l.tokens[h]
 	if !ok || o.party != partyVisitor || o.call.visitor.site != c.Site || l.visitors[c.Peer] != nil {
 		report(c.Result, ReconnectResult{})
-		l.refuseReconnect(c.Peer, c.Ack, h)
+		l.refuseReconnect(c.Peer, c.Ack, h, func(e endedToken) bool {
+			return e.party == partyVisitor && e.site == c.Site
+		})
 		return
 	}
 	cl := o.call
@@ -325,7 +334,9 @@ func (l *orgLoop) agentReconnect(c AgentReconnect) {
 	o, ok := l.tokens[h]
 	a := l.byPeer[c.Peer]
 	if a == nil || !ok || o.party != partyAgent || o.call.agent != a {
-		l.refuseReconnect(c.Peer, c.Ack, h)
+		l.refuseReconnect(c.Peer, c.Ack, h, func(e endedToken) bool {
+			return a != nil && e.party == partyAgent && e.agent == a.info.ID
+		})
 		return
 	}
 	cl := o.call

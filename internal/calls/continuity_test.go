@@ -444,3 +444,38 @@ func TestARestoredCallNobodyResumesEndsAtItsDeadline(t *testing.T) {
 		t.Fatalf("ava = %s, want offline", got)
 	}
 }
+
+func TestOnlyItsOwnPartyHearsThatACallEnded(t *testing.T) {
+	e := newEnv(t)
+	ava, v, callID := e.call()
+	visitorToken, agentToken := e.tokens(ava, v)
+	ben := e.live("ben")
+	e.submit(CallEnd{Peer: v, Ack: e.nextAck(), CallID: callID_(callID)})
+	e.sync()
+
+	// Anyone else holding one of the tokens learns nothing about the call.
+	n := e.nextAck()
+	e.submit(AgentReconnect{Peer: ben, Ack: n, Token: agentToken})
+	e.sync()
+	e.refused(ben, e.ackData(ben, n), "not_found", callID)
+	n = e.nextAck()
+	e.submit(AgentReconnect{Peer: ben, Ack: n, Token: visitorToken})
+	e.sync()
+	e.refused(ben, e.ackData(ben, n), "not_found", callID)
+	p, ack := e.resumeVisitor("v-with-agent-token", agentToken)
+	e.refused(p, ack, "not_found", callID)
+	other := &fakePeer{name: "v-other-site"}
+	n = e.nextAck()
+	e.submit(VisitorReconnect{Peer: other, Ack: n, Token: visitorToken, Site: "site-2",
+		PageURL: "https://other.example/"})
+	e.sync()
+	e.refused(other, e.ackData(other, n), "not_found", callID)
+
+	// Its own parties hear that it ended.
+	n = e.nextAck()
+	e.submit(AgentReconnect{Peer: ava, Ack: n, Token: agentToken})
+	e.sync()
+	e.refused(ava, e.ackData(ava, n), "call_ended", callID)
+	p, ack = e.resumeVisitor("v1-late", visitorToken)
+	e.refused(p, ack, "call_ended", callID)
+}
