@@ -104,7 +104,8 @@ func TestDemoSeedIsIdempotentAndServesVideos(t *testing.T) {
 		}
 	}
 	site, err := a.Store().SiteByKey(ctx, demo.SiteKey)
-	if err != nil || len(site.AllowedOrigins) != 1 || site.AllowedOrigins[0] != "http://127.0.0.1:8081" {
+	if err != nil || len(site.AllowedOrigins) != 2 || site.AllowedOrigins[0] != "http://127.0.0.1:8081" ||
+		site.AllowedOrigins[1] != "http://localhost:8081" {
 		t.Fatalf("demo site = %+v, %v", site, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"greeter/internal/auth"
 	demomedia "greeter/internal/demo/media"
@@ -34,8 +35,8 @@ var Agents = []Agent{
 }
 
 // Seed creates the demo organization, or brings an existing one back to its
-// demo state: the site allows exactly origin, and every agent has its
-// greeting videos. Running it again changes nothing else.
+// demo state: the site allows exactly origin (and its localhost name), and
+// every agent has its greeting videos. Running it again changes nothing else.
 func Seed(ctx context.Context, st *store.Store, lib *media.Library, origin string) error {
 	// One hash serves every demo account: they share the public password,
 	// and bcrypt at cost 12 is slow on purpose.
@@ -84,13 +85,14 @@ func createOrg(ctx context.Context, st *store.Store,
 }
 
 func seedSite(ctx context.Context, st *store.Store, org store.Org, origin string) error {
+	origins := withLocalhost(origin)
 	site, err := st.SiteByKey(ctx, SiteKey)
 	if errors.Is(err, store.ErrNotFound) {
 		_, err = st.CreateSite(ctx, store.NewSite{
 			OrgID:          org.ID,
 			Name:           "Northwind Bikes (demo)",
 			SiteKey:        SiteKey,
-			AllowedOrigins: []string{origin},
+			AllowedOrigins: origins,
 		})
 		if err != nil {
 			return fmt.Errorf("demo: unable to create the demo site: %w", err)
@@ -103,10 +105,20 @@ func seedSite(ctx context.Context, st *store.Store, org store.Org, origin string
 	if site.OrgID != org.ID {
 		return fmt.Errorf("demo: site key %s belongs to another organization", SiteKey)
 	}
-	if err := st.SetSiteOrigins(ctx, org.ID, site.ID, []string{origin}); err != nil {
+	if err := st.SetSiteOrigins(ctx, org.ID, site.ID, origins); err != nil {
 		return fmt.Errorf("demo: unable to set the demo site's origin: %w", err)
 	}
 	return nil
+}
+
+// withLocalhost is origin, and for http://127.0.0.1:port also
+// http://localhost:port: the demo shop opened under either name is the
+// same page on the same machine.
+func withLocalhost(origin string) []string {
+	if rest, ok := strings.CutPrefix(origin, "http://127.0.0.1:"); ok {
+		return []string{origin, "http://localhost:" + rest}
+	}
+	return []string{origin}
 }
 
 func seedAgent(ctx context.Context, st *store.Store, lib *media.Library, org store.Org,

@@ -19,7 +19,7 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 	if upgradeRequired(w, r) {
 		return
 	}
-	if r.Header.Get("Origin") != s.origin {
+	if !sameOrLoopbackOrigin(r.Header.Get("Origin"), s.origin) {
 		writeJSON(w, http.StatusForbidden, map[string]string{
 			"error": "Origin not allowed", "code": "FORBIDDEN",
 		})

@@ -216,3 +216,26 @@ func TestClosingAllTellsEveryoneToReconnectIncludingLateComers(t *testing.T) {
 		t.Fatalf("an agent connection after CloseAll closed with %d, want 4000", code)
 	}
 }
+
+func TestLoopbackNamesAreOneOriginForTheWorkbench(t *testing.T) {
+	for _, tc := range []struct {
+		origin, public string
+		ok             bool
+	}{
+		{"http://localhost:8080", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:8080", "http://localhost:8080", true},
+		{"http://[::1]:8080", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.2:8080", "http://127.0.0.1:8080", true},
+		{"http://localhost:8081", "http://127.0.0.1:8080", false},
+		{"https://localhost:8080", "http://127.0.0.1:8080", false},
+		{"http://localhost:8080", "https://greeter.example.com", false},
+		{"http://evil.test:8080", "http://127.0.0.1:8080", false},
+		{"http://localhost.evil.test:8080", "http://localhost:8080", false},
+		{"", "http://127.0.0.1:8080", false},
+		{"https://greeter.example.com", "https://greeter.example.com", true},
+	} {
+		if got := sameOrLoopbackOrigin(tc.origin, tc.public); got != tc.ok {
+			t.Errorf("origin %q for %q: %v, want %v", tc.origin, tc.public, got, tc.ok)
+		}
+	}
+}

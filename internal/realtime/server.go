@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,28 @@ func (s *Server) CloseAll() {
 
 // Wait blocks until the background writes started by connections are done.
 func (s *Server) Wait() { s.wg.Wait() }
+
+// sameOrLoopbackOrigin reports whether origin is the server's public origin
+// or, when that is on loopback, the same scheme and port under another
+// loopback name: localhost, 127.0.0.1 and [::1] are one machine, and a
+// browser opened at any of them is the operator's own.
+func sameOrLoopbackOrigin(origin, public string) bool {
+	if origin == public {
+		return true
+	}
+	o, err1 := url.Parse(origin)
+	p, err2 := url.Parse(public)
+	return err1 == nil && err2 == nil && o.Scheme == p.Scheme && o.Port() == p.Port() &&
+		o.Path == "" && isLoopback(o.Hostname()) && isLoopback(p.Hostname())
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 func originOf(rawURL string) string {
 	rawURL = strings.TrimRight(rawURL, "/")
