@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"greeter/internal/auth"
@@ -74,12 +73,4 @@ func (a *API) limitICE(h UserHandler) UserHandler {
 			h(w, r, u)
 		}
 	}
-}
-
-// allowLogin applies the per-email and per-organization login limits; the
-// per-IP one runs before the body is read. org is "" for an unknown email.
-func (a *API) allowLogin(w http.ResponseWriter, email, org string) bool {
-	return a.allow(w,
-		ratelimit.Check{Set: a.limits.loginEmail, Key: strings.ToLower(strings.TrimSpace(email))},
-		ratelimit.Check{Set: a.limits.loginOrg, Key: org})
 }

@@ -231,3 +231,34 @@ func TestEveryJSONBodyIsSizeLimited(t *testing.T) {
 		t.Errorf("after the refusals: %d %s", got.status, got.body)
 	}
 }
+
+// Signing in spends nothing: people behind one address sign in as often as
+// they like. Failures do, and once they have used up the address's limit
+// even the right password waits, told for how long.
+func TestOnlyFailedSignInsCount(t *testing.T) {
+	e := newLimitEnv(t)
+	right := request{method: "POST", path: "/api/auth/login",
+		body: `{"email":"admin@a.test","password":"` + testPassword + `"}`}
+	for i := range 20 {
+		if got := e.from("10.0.9.1", right); got.status != http.StatusOK {
+			t.Fatalf("sign-in %d: %d %s", i+1, got.status, got.body)
+		}
+	}
+	for i := range 5 {
+		if got := e.from("10.0.9.1", loginAs("agent@a.test")); got.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d %s", i+1, got.status, got.body)
+		}
+	}
+	got := e.from("10.0.9.1", right)
+	wantTooMany(t, got, "60")
+	if msg, _ := got.json["error"].(string); !strings.Contains(msg, "wait 60 seconds") {
+		t.Errorf("message %q does not say how long to wait", msg)
+	}
+	if got := e.from("10.0.9.2", right); got.status != http.StatusOK {
+		t.Errorf("another address was refused: %d %s", got.status, got.body)
+	}
+	e.now.Advance(time.Minute)
+	if got := e.from("10.0.9.1", right); got.status != http.StatusOK {
+		t.Errorf("a minute later: %d %s", got.status, got.body)
+	}
+}

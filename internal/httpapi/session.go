@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"greeter/internal/auth"
 	"greeter/internal/ids"
@@ -37,11 +39,15 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// login handles POST /api/auth/login. Every attempt counts against the
-// client IP's limit, before the body is read; one with an email also counts
-// against that email's and, when the email is a user's, that organization's.
+// login handles POST /api/auth/login. Failed sign-ins count against the
+// client IP's, the email's and, when the email is a user's, that
+// organization's limits; once one is used up, every sign-in it covers is
+// refused until it refills, a right password too. A sign-in that succeeds
+// spends nothing, so people sharing an address are not locked out by
+// signing in.
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
-	if !a.allow(w, ratelimit.Check{Set: a.limits.loginIP, Key: clientIP(r)}) {
+	ip := ratelimit.Check{Set: a.limits.loginIP, Key: clientIP(r)}
+	if !a.loginAllowed(w, ip) {
 		return
 	}
 
@@ -58,12 +64,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, "password is required")
 		return
 	}
-	if !a.allowLoginOf(w, r, req.Email) {
+	checks, ok := a.loginChecksOf(w, r, req.Email)
+	if !ok || !a.loginAllowed(w, checks...) {
 		return
 	}
 
 	token, u, err := a.sessions.Login(r.Context(), req.Email, req.Password)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
+		now := a.now()
+		for _, c := range append(checks, ip) {
+			if c.Key != "" {
+				c.Set.Spend(c.Key, now)
+			}
+		}
 		a.log.InfoContext(r.Context(), "login refused")
 		WriteError(w, http.StatusUnauthorized, CodeAuthFailed, "Invalid email or password")
 		return
@@ -85,9 +98,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, me)
 }
 
-// allowLoginOf applies the per-email and per-organization login limits to
-// an attempt for email.
-func (a *API) allowLoginOf(w http.ResponseWriter, r *http.Request, email string) bool {
+// loginChecksOf returns the per-email and per-organization login limits of
+// a sign-in as email; org is left out for an email nobody has.
+func (a *API) loginChecksOf(w http.ResponseWriter, r *http.Request,
+	email string) ([]ratelimit.Check, bool) {
+
 	var org string
 	u, err := a.store.UserByEmail(r.Context(), email)
 	switch {
@@ -95,9 +110,34 @@ func (a *API) allowLoginOf(w http.ResponseWriter, r *http.Request, email string)
 		org = string(u.OrgID)
 	case !errors.Is(err, store.ErrNotFound):
 		a.internalError(w, r, err)
-		return false
+		return nil, false
 	}
-	return a.allowLogin(w, email, org)
+	return []ratelimit.Check{
+		{Set: a.limits.loginEmail, Key: strings.ToLower(strings.TrimSpace(email))},
+		{Set: a.limits.loginOrg, Key: org},
+	}, true
+}
+
+// loginAllowed answers 429 when any of checks has no failed sign-in left,
+// saying how long to wait; it spends nothing.
+func (a *API) loginAllowed(w http.ResponseWriter, checks ...ratelimit.Check) bool {
+	now := a.now()
+	var wait time.Duration
+	for _, c := range checks {
+		if c.Key == "" {
+			continue
+		}
+		if over, d := c.Set.Exhausted(c.Key, now); over {
+			wait = max(wait, d)
+		}
+	}
+	if wait == 0 {
+		return true
+	}
+	setRetryAfter(w, wait)
+	WriteError(w, http.StatusTooManyRequests, CodeRateLimited, fmt.Sprintf(
+		"Too many failed sign-ins. Please wait %d seconds and try again.", ratelimit.Seconds(wait)))
+	return false
 }
 
 // logout handles POST /api/auth/logout. It succeeds without a session too.
