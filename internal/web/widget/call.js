@@ -69,6 +69,13 @@ function msUntil(deadline, timeoutSeconds) {
   return left >= 0 && left <= full + 2000 ? left : full;
 }
 
+/** Copy for a call request refused by a rate limit: wait, then try again. */
+function busyNetwork(seconds) {
+  const s = Math.max(1, Number(seconds) || 60);
+  const wait = s < 90 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`;
+  return `Lots of calls are coming from your network right now. Please try again in ${wait}.`;
+}
+
 function iceServersOf(ice) {
   const list = ice && Array.isArray(ice.iceServers) ? ice.iceServers : [];
   return list.filter((s) => s && s.urls).map((s) => {
@@ -236,6 +243,7 @@ class VisitorCall {
     if (this.w.agent) this.w.open();
     else this.w.hide();
     if (err.code === 'AGENT_UNAVAILABLE') this.w.message(COPY.nobody);
+    else if (err.code === 'RATE_LIMITED') this.w.message(busyNetwork(err.retryAfterSeconds));
     else this.w.message(COPY.generic);
   }
 

@@ -227,7 +227,7 @@ function removalText(m, name, what, self) {
   }
   if (self) return 'You lose access to this organization and are signed out at once.';
   return `${name} loses access to this organization and is signed out everywhere. ` +
-    'This cannot be undone; invite them again to bring them back.';
+    'This cannot be undone, and their email address cannot be invited again.';
 }
 
 function renderInvites() {
