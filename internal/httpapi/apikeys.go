@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"greeter/internal/auth"
 	"greeter/internal/ids"
@@ -72,8 +71,8 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 
 	name := strings.TrimSpace(req.Name)
-	if n := utf8.RuneCountInString(name); n < 1 || n > maxKeyName {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, "name must be 1 to 100 characters")
+	if !validName(name, maxKeyName) {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, nameRule("name", maxKeyName))
 		return
 	}
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
-	"unicode/utf8"
 
 	"greeter/internal/auth"
 	"greeter/internal/ids"
@@ -298,11 +297,10 @@ func validEmail(s string) bool {
 	return err == nil && addr.Address == s
 }
 
-func validFullName(s string) bool {
-	n := utf8.RuneCountInString(strings.TrimSpace(s))
-	return n >= 1 && n <= 100
-}
+func validFullName(s string) bool { return validName(s, maxFullName) }
+
+const maxFullName = 100
 
 func writeFullNameError(w http.ResponseWriter) {
-	WriteError(w, http.StatusBadRequest, CodeBadRequest, "fullName must be 1 to 100 characters")
+	WriteError(w, http.StatusBadRequest, CodeBadRequest, nameRule("fullName", maxFullName))
 }

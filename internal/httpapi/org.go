@@ -10,7 +10,6 @@ import (
 	// The zone database goes into the binary, so that which time zones are
 	// valid does not depend on the host's /usr/share/zoneinfo.
 	_ "time/tzdata"
-	"unicode/utf8"
 
 	"greeter/internal/ids"
 	"greeter/internal/store"
@@ -110,8 +109,8 @@ func (req orgRequest) validate() (store.OrgSettingsChanges, string) {
 
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
-		if n := utf8.RuneCountInString(name); n < 1 || n > maxOrgName {
-			return c, fmt.Sprintf("name must be 1 to %d characters", maxOrgName)
+		if !validName(name, maxOrgName) {
+			return c, nameRule("name", maxOrgName)
 		}
 		c.Name = &name
 	}

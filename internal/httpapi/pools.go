@@ -211,8 +211,7 @@ func (a *API) deletePool(w http.ResponseWriter, r *http.Request, u store.User) {
 // naming the first invalid one.
 func validPoolRequest(w http.ResponseWriter, req poolRequest) bool {
 	if req.Name != nil {
-		n := utf8.RuneCountInString(strings.TrimSpace(*req.Name))
-		if n < 1 || n > maxPoolName {
+		if !validName(*req.Name, maxPoolName) {
 			writePoolNameError(w)
 			return false
 		}
@@ -227,7 +226,7 @@ func validPoolRequest(w http.ResponseWriter, req poolRequest) bool {
 }
 
 func writePoolNameError(w http.ResponseWriter) {
-	WriteError(w, http.StatusBadRequest, CodeBadRequest, "name must be 1 to 80 characters")
+	WriteError(w, http.StatusBadRequest, CodeBadRequest, nameRule("name", maxPoolName))
 }
 
 // writePoolError answers the store's refusals of a pool change, and reports

@@ -285,10 +285,10 @@ func TestPoolRoutesRefuseBadInput(t *testing.T) {
 		status             int
 		message            string
 	}{
-		{"POST", "/api/pools", `{}`, 400, "name must be 1 to 80 characters"},
-		{"POST", "/api/pools", `{"name":"   "}`, 400, "name must be 1 to 80 characters"},
+		{"POST", "/api/pools", `{}`, 400, "name must be 1 to 80 characters, without control characters"},
+		{"POST", "/api/pools", `{"name":"   "}`, 400, "name must be 1 to 80 characters, without control characters"},
 		{"POST", "/api/pools", `{"name":"` + strings.Repeat("é", 81) + `"}`, 400,
-			"name must be 1 to 80 characters"},
+			"name must be 1 to 80 characters, without control characters"},
 		{"POST", "/api/pools", `{"name":5}`, 400, "name must be a string"},
 		{"POST", "/api/pools", `{"name":"x","description":"` + strings.Repeat("d", 501) + `"}`,
 			400, "description must be at most 500 characters"},
@@ -299,11 +299,11 @@ func TestPoolRoutesRefuseBadInput(t *testing.T) {
 		{"POST", "/api/pools", `[{"name":"x"}]`, 400, "Request body must be a JSON object"},
 		{"POST", "/api/pools", `{"name":`, 400, "Request body is not valid JSON"},
 		{"PATCH", pool, `{}`, 400, "name, description or overflowToCatchAll is required"},
-		{"PATCH", pool, `{"name":""}`, 400, "name must be 1 to 80 characters"},
+		{"PATCH", pool, `{"name":""}`, 400, "name must be 1 to 80 characters, without control characters"},
 		{"PATCH", pool, `{"description":7}`, 400, "description must be a string"},
 		{"PATCH", pool, big, 413, ""},
 
-		{"POST", pool + "/rules", `{"conditions":[]}`, 400, "name must be 1 to 80 characters"},
+		{"POST", pool + "/rules", `{"conditions":[]}`, 400, "name must be 1 to 80 characters, without control characters"},
 		{"POST", pool + "/rules", `{"name":"r"}`, 400,
 			"conditions must hold 1 to 10 conditions"},
 		{"POST", pool + "/rules", cond(eleven), 400, "conditions must hold 1 to 10 conditions"},
@@ -336,7 +336,7 @@ func TestPoolRoutesRefuseBadInput(t *testing.T) {
 		{"PATCH", rule, `{"conditions":[]}`, 400, "conditions must hold 1 to 10 conditions"},
 		{"PATCH", rule, `{"priority":-1001}`, 400, "priority must be between -1000 and 1000"},
 		{"PATCH", rule, `{"name":"` + strings.Repeat("n", 81) + `"}`, 400,
-			"name must be 1 to 80 characters"},
+			"name must be 1 to 80 characters, without control characters"},
 		{"PATCH", rule, big, 413, ""},
 
 		{"PUT", member, `{"priorityRank":0}`, 400, "priorityRank must be between 1 and 99"},

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"greeter/internal/ids"
 	"greeter/internal/routing"
@@ -155,8 +153,7 @@ func (a *API) deleteRule(w http.ResponseWriter, r *http.Request, u store.User) {
 // naming the first invalid one. Conditions are checked only when given.
 func validRuleRequest(w http.ResponseWriter, req ruleRequest) bool {
 	if req.Name != nil {
-		n := utf8.RuneCountInString(strings.TrimSpace(*req.Name))
-		if n < 1 || n > maxRuleName {
+		if !validName(*req.Name, maxRuleName) {
 			writeRuleNameError(w)
 			return false
 		}
@@ -181,5 +178,5 @@ func validRuleRequest(w http.ResponseWriter, req ruleRequest) bool {
 }
 
 func writeRuleNameError(w http.ResponseWriter) {
-	WriteError(w, http.StatusBadRequest, CodeBadRequest, "name must be 1 to 80 characters")
+	WriteError(w, http.StatusBadRequest, CodeBadRequest, nameRule("name", maxRuleName))
 }

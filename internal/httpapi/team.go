@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"greeter/internal/auth"
 	"greeter/internal/calls"
@@ -331,15 +330,12 @@ func (a *API) updateAgent(w http.ResponseWriter, r *http.Request, u store.User) 
 	WriteJSON(w, http.StatusOK, toAgentProfileJSON(p))
 }
 
-func validDisplayName(s string) bool {
-	n := utf8.RuneCountInString(s)
-	return n >= 1 && n <= maxDisplayName
-}
+func validDisplayName(s string) bool { return validName(s, maxDisplayName) }
 
 func validMaxViewers(n int) bool {
 	return n >= minMaxViewers && n <= maxMaxViewers
 }
 
 func writeDisplayNameError(w http.ResponseWriter) {
-	WriteError(w, http.StatusBadRequest, CodeBadRequest, "displayName must be 1 to 60 characters")
+	WriteError(w, http.StatusBadRequest, CodeBadRequest, nameRule("displayName", maxDisplayName))
 }

@@ -356,14 +356,21 @@ func TestUpdateAgent(t *testing.T) {
 		{`{"maxViewers":1}`, 200, ""},
 		{`{"maxViewers":1000}`, 200, ""},
 		{`{}`, 400, "displayName or maxViewers is required"},
-		{`{"displayName":""}`, 400, "displayName must be 1 to 60 characters"},
+		{`{"displayName":""}`, 400, "displayName must be 1 to 60 characters, without control characters"},
 		{`{"displayName":"` + strings.Repeat("x", 61) + `"}`, 400,
-			"displayName must be 1 to 60 characters"},
+			"displayName must be 1 to 60 characters, without control characters"},
 		{`{"maxViewers":0}`, 400, "maxViewers must be between 1 and 1000"},
 		{`{"maxViewers":1001}`, 400, "maxViewers must be between 1 and 1000"},
 		{`{"maxViewers":"ten"}`, 400, "maxViewers must be an integer"},
 		{`{"maxViewers":2.5}`, 400, "maxViewers must be an integer"},
 		{`{"displayName":7}`, 400, "displayName must be a string"},
+		{`{"displayName":"Ava\u0000"}`, 400,
+			"displayName must be 1 to 60 characters, without control characters"},
+		{`{"displayName":"Ava\u202eevil"}`, 400,
+			"displayName must be 1 to 60 characters, without control characters"},
+		{`{"displayName":"Ava\nSmith"}`, 400,
+			"displayName must be 1 to 60 characters, without control characters"},
+		{`{"displayName":"Zoë 👩‍💻 أحمد"}`, 200, ""},
 	}
 	for _, tt := range tests {
 		got := env.do(request{method: "PATCH", path: path, body: tt.body, token: admin})
@@ -374,7 +381,7 @@ func TestUpdateAgent(t *testing.T) {
 	}
 
 	p, _ := env.store.AgentProfile(context.Background(), env.a.org.ID, env.a.agent.ID)
-	if p.DisplayName != "Agent Smith" || p.MaxViewers != 1000 {
+	if p.DisplayName != "Zoë 👩‍💻 أحمد" || p.MaxViewers != 1000 {
 		t.Errorf("profile = %q, %d", p.DisplayName, p.MaxViewers)
 	}
 }
@@ -489,7 +496,7 @@ func TestInviteValidation(t *testing.T) {
 		{`{"email":"Ann <ann@a.test>","fullName":"X","role":"agent"}`,
 			"email must be a valid email address"},
 		{`{"email":"ann@a.test","fullName":"  ","role":"agent"}`,
-			"fullName must be 1 to 100 characters"},
+			"fullName must be 1 to 100 characters, without control characters"},
 		{`{"email":"ann@a.test","fullName":"Ann","role":"owner"}`,
 			`role must be "admin" or "agent"`},
 		{`{"email":["ann@a.test"],"fullName":"Ann","role":"agent"}`, "email must be a string"},
