@@ -15,7 +15,6 @@ const COPY = {
   nobody: 'Everyone is helping other visitors right now. Please try again shortly.',
   generic: "That didn't work. Please try once more.",
   blink: 'Your connection blinked. Reconnecting…',
-  giveUp: 'Still trying to reach someone…',
   ended: 'The call has ended.',
   youEnded: 'You ended the call.',
   reconnecting: 'Reconnecting…',
@@ -254,7 +253,9 @@ class VisitorCall {
     this.cancelled.add(requestId);
     this.requestId = null;
     this.core.request('call:cancel', { requestId, reason: 'timeout' }).catch(() => {});
-    this.w.setStatus(COPY.giveUp);
+    // The request is over: say so, and offer Try again (the camera stays
+    // on, so trying again needs no new permission).
+    this.w.setStatus(COPY.nobody);
     this.w.setState('giveup');
   }
 
