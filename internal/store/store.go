@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -46,6 +47,11 @@ type Store struct {
 // Open opens (creating if needed) the SQLite database at path. It does not
 // migrate; call Migrate for that.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The file holds password hashes: a new one is readable by its owner
+	// only (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	db, err := sql.Open("sqlite", path+"?"+connectionParams())
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to open %s: %w", path, err)
