@@ -331,28 +331,74 @@ func TestEndWhileReconnectingEndsTheCallOnceBack(t *testing.T) {
 // succeed again, on every page the visitor opens from now on: a script that
 // runs before the page's own points each new /ws/visitor connection at a
 // closed port while a localStorage flag is set. (The browser's URL blocking
-// does not apply to WebSockets.)
+// does not apply to WebSockets.) The script also keeps the page's sockets
+// in window.__e2eSockets, for dropVisitorSocket.
 func blockVisitorSocket(p *page, block bool) {
 	p.t.Helper()
 	if block {
-		const wrap = `(() => {
-			const Real = window.WebSocket;
-			const Wrapped = function (url, protocols) {
-				if (localStorage.getItem('e2e:block-ws') && String(url).includes('/ws/visitor')) {
-					url = 'ws://127.0.0.1:9/';
-				}
-				return protocols === undefined ? new Real(url) : new Real(url, protocols);
-			};
-			Wrapped.prototype = Real.prototype;
-			Object.assign(Wrapped, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
-			window.WebSocket = Wrapped;
-		})();`
-		if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument,
-			cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wrap}); err != nil {
-			p.t.Fatalf("%s: adding the WebSocket wrapper: %v", p.name, err)
-		}
+		wrapVisitorSocket(p)
 		mustEval[bool](p, `(localStorage.setItem('e2e:block-ws', '1'), true)`)
 		return
 	}
 	mustEval[bool](p, `(localStorage.removeItem('e2e:block-ws'), true)`)
+}
+
+// wrapVisitorSocket adds the script blockVisitorSocket describes to the
+// pages the visitor opens from now on.
+func wrapVisitorSocket(p *page) {
+	p.t.Helper()
+	const wrap = `(() => {
+		const Real = window.WebSocket;
+		window.__e2eSockets = [];
+		const Wrapped = function (url, protocols) {
+			if (localStorage.getItem('e2e:block-ws') && String(url).includes('/ws/visitor')) {
+				url = 'ws://127.0.0.1:9/';
+			}
+			const ws = protocols === undefined ? new Real(url) : new Real(url, protocols);
+			window.__e2eSockets.push(ws);
+			return ws;
+		};
+		Wrapped.prototype = Real.prototype;
+		Object.assign(Wrapped, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+		window.WebSocket = Wrapped;
+	})();`
+	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+		cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wrap}); err != nil {
+		p.t.Fatalf("%s: adding the WebSocket wrapper: %v", p.name, err)
+	}
+}
+
+// dropVisitorSocket closes the page's open widget sockets with 4001
+// (connection lost), which the widget handles as it handles a network drop:
+// a script cannot make the 1006 a real drop gives.
+func dropVisitorSocket(p *page) {
+	p.t.Helper()
+	mustEval[bool](p, `(window.__e2eSockets.forEach((ws) => ws.close(4001, 'e2e drop')), true)`)
+}
+
+// The visitor's network drops for a few seconds mid-call, on the same page:
+// the widget says the connection blinked, reconnects and resumes the call,
+// with video on new peer connections.
+func TestCallSurvivesANetworkDropOnTheSamePage(t *testing.T) {
+	srv, agent, visitor := avaLiveWithVisitor(t)
+	wrapVisitorSocket(visitor)
+	callID := callOnWorkbench(agent, visitor, srv.demoURL)
+	visitor.click(`nav a[href="/pricing"]`) // a page with the wrapper
+	assertCallResumed(t, srv, agent, visitor, callID)
+	markPeerConnectionsOld(agent, visitor)
+
+	mustEval[bool](visitor, `(localStorage.setItem('e2e:block-ws', '1'), true)`)
+	dropVisitorSocket(visitor)
+	visitor.waitFor("the widget reconnecting", 10*time.Second, widgetJS(
+		`state === 'incall' && !q('.gw-notice').hidden || 'state ' + state`))
+	agent.waitFor("the workbench holding the call", 10*time.Second,
+		`!document.querySelector('#call-holding').hidden`)
+	time.Sleep(3 * time.Second)
+
+	blockVisitorSocket(visitor, false)
+	assertCallResumed(t, srv, agent, visitor, callID)
+	if path := mustEval[string](visitor, `location.pathname`); path != "/pricing" {
+		t.Errorf("the visitor is on %s, want the same page", path)
+	}
+	endCallAsVisitor(t, srv, agent, visitor)
 }
