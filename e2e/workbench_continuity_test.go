@@ -39,7 +39,8 @@ func TestAgentReloadingTheWorkbenchResumesTheCall(t *testing.T) {
 		const id = %s;
 		return id === %q && !document.querySelector('#call-stage').hidden || 'call ' + id;
 	})()`, workbenchCallID, callID))
-	agent.waitFor("video from the visitor again", 20*time.Second, remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
+	agent.waitFor("video from the visitor again", 20*time.Second,
+		remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
 	visitor.waitFor("video from the agent again", 20*time.Second,
 		remoteVideoFlows(widgetPC, widgetRemoteVideo))
 	visitor.waitFor("the widget still in the call", 5*time.Second,
@@ -91,7 +92,8 @@ func TestWorkbenchHoldsTheCallWhileTheVisitorIsAway(t *testing.T) {
 	visitor.do("come back to the shop", chromedp.Navigate(srv.demoURL+"/"))
 	agent.waitFor("the holding notice to go", 20*time.Second,
 		`document.querySelector('#call-holding').hidden`)
-	agent.waitFor("video from the visitor again", 20*time.Second, remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
+	agent.waitFor("video from the visitor again", 20*time.Second,
+		remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
 	visitor.waitFor("video from the agent again", 20*time.Second,
 		remoteVideoFlows(widgetPC, widgetRemoteVideo))
 	if id := mustEval[string](agent, workbenchCallID); id != callID {

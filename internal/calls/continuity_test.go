@@ -93,6 +93,17 @@ func (e *env) refused(p *fakePeer, ack map[string]any, reason, callID string) {
 	}
 }
 
+// restarted is the env of a new server on e's records, directory and clock,
+// as the next run after e's hub stopped.
+func (e *env) restarted() *env {
+	e.t.Helper()
+	next := &env{t: e.t, clock: e.clock, recs: e.recs, dir: e.dir, org: e.org,
+		peers: map[string]*fakePeer{},
+		hub:   NewHub(Options{Clock: e.clock, Records: e.recs, Directory: e.dir})}
+	e.t.Cleanup(next.hub.Close)
+	return next
+}
+
 func TestVisitorDropHoldsTheCallAndAResumeRotatesTheTokens(t *testing.T) {
 	e := newEnv(t)
 	ava, v, callID := e.call()
@@ -110,7 +121,8 @@ func TestVisitorDropHoldsTheCallAndAResumeRotatesTheTokens(t *testing.T) {
 	if got := e.status("ava"); got != StatusInCall {
 		t.Fatalf("while holding the call the agent is %s", got)
 	}
-	if st := e.lastOf(ava, protocol.EventAgentState)["activeCall"].(map[string]any); st["state"] != "reconnecting" {
+	st := e.lastOf(ava, protocol.EventAgentState)["activeCall"].(map[string]any)
+	if st["state"] != "reconnecting" {
 		t.Fatalf("agent:state activeCall = %v", st)
 	}
 
@@ -215,7 +227,8 @@ func TestAnAgentDropHoldsTheCallForThirtySeconds(t *testing.T) {
 	e.submit(AgentLeave{Peer: tab})
 	e.advance(30 * time.Second)
 	end := e.next(v, protocol.EventCallEnded)
-	if end["reason"] != "reconnect_failed" || end["message"] != "Your agent's connection was lost. Please try again." {
+	if end["reason"] != "reconnect_failed" ||
+		end["message"] != "Your agent's connection was lost. Please try again." {
 		t.Fatalf("call:ended = %v", end)
 	}
 	if got := e.status("ava"); got != StatusOffline {
@@ -373,9 +386,7 @@ func TestARestartReloadsActiveCallsAsReconnecting(t *testing.T) {
 
 	// A new server: the same records, directory and clock, the row as the
 	// journal last wrote it.
-	e2 := &env{t: t, clock: e.clock, recs: e.recs, dir: e.dir, org: e.org, peers: map[string]*fakePeer{},
-		hub: NewHub(Options{Clock: e.clock, Records: e.recs, Directory: e.dir})}
-	t.Cleanup(e2.hub.Close)
+	e2 := e.restarted()
 	e.clock.Advance(20 * time.Second) // the restart takes a while
 	ready := e.clock.Now()
 	lost := accepted
@@ -426,9 +437,7 @@ func TestARestoredCallNobodyResumesEndsAtItsDeadline(t *testing.T) {
 	_ = ava
 	_ = v
 
-	e2 := &env{t: t, clock: e.clock, recs: e.recs, dir: e.dir, org: e.org, peers: map[string]*fakePeer{},
-		hub: NewHub(Options{Clock: e.clock, Records: e.recs, Directory: e.dir})}
-	t.Cleanup(e2.hub.Close)
+	e2 := e.restarted()
 	e.clock.Advance(time.Minute)
 	ready := e.clock.Now()
 	if err := e2.hub.Restore(context.Background(), []CallRecord{accepted}, ready); err != nil {

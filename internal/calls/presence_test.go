@@ -25,7 +25,8 @@ func TestDisconnectGrace(t *testing.T) {
 		back := &fakePeer{name: "ava-2"}
 		e.submit(AgentConnect{Peer: back, Agent: e.profile("ava", true)})
 		e.sync()
-		if st := e.last(back, protocol.EventAgentState); st["status"] != StatusBroadcasting || st["viewers"] != 1.0 {
+		st := e.last(back, protocol.EventAgentState)
+		if st["status"] != StatusBroadcasting || st["viewers"] != 1.0 {
 			t.Fatalf("agent:state after the grace = %v", st)
 		}
 		e.advance(5 * time.Second) // the old grace timer does nothing
@@ -107,7 +108,8 @@ func TestStaleAgentsAreSetAway(t *testing.T) {
 		e.advance(25 * time.Second)
 	}
 	m := e.next(stale, protocol.EventAgentMarkedAway)
-	if m["reason"] != "idle" || m["message"] != "You were set to Away because your workbench stopped responding." {
+	if m["reason"] != "idle" ||
+		m["message"] != "You were set to Away because your workbench stopped responding." {
 		t.Fatalf("marked away = %v", m)
 	}
 	if st := e.last(stale, protocol.EventAgentState); st["status"] != StatusAway {

@@ -286,7 +286,8 @@ func TestPoolRoutesRefuseBadInput(t *testing.T) {
 		message            string
 	}{
 		{"POST", "/api/pools", `{}`, 400, "name must be 1 to 80 characters, without control characters"},
-		{"POST", "/api/pools", `{"name":"   "}`, 400, "name must be 1 to 80 characters, without control characters"},
+		{"POST", "/api/pools", `{"name":"   "}`, 400,
+			"name must be 1 to 80 characters, without control characters"},
 		{"POST", "/api/pools", `{"name":"` + strings.Repeat("é", 81) + `"}`, 400,
 			"name must be 1 to 80 characters, without control characters"},
 		{"POST", "/api/pools", `{"name":5}`, 400, "name must be a string"},
@@ -303,7 +304,8 @@ func TestPoolRoutesRefuseBadInput(t *testing.T) {
 		{"PATCH", pool, `{"description":7}`, 400, "description must be a string"},
 		{"PATCH", pool, big, 413, ""},
 
-		{"POST", pool + "/rules", `{"conditions":[]}`, 400, "name must be 1 to 80 characters, without control characters"},
+		{"POST", pool + "/rules", `{"conditions":[]}`, 400,
+			"name must be 1 to 80 characters, without control characters"},
 		{"POST", pool + "/rules", `{"name":"r"}`, 400,
 			"conditions must hold 1 to 10 conditions"},
 		{"POST", pool + "/rules", cond(eleven), 400, "conditions must hold 1 to 10 conditions"},

@@ -95,7 +95,8 @@ func TestBothPartiesResumeOverWebSockets(t *testing.T) {
 		t.Fatalf("visitor heard %v", held)
 	}
 	ava2 := w.agent("ava", w.acme)
-	if got := ava2.must("call:reconnect", map[string]any{"reconnectToken": agentToken}); got["callId"] != callID {
+	got := ava2.must("call:reconnect", map[string]any{"reconnectToken": agentToken})
+	if got["callId"] != callID {
 		t.Fatalf("agent resume ack = %v", got)
 	}
 	ava2.expect("call:reconnected")
