@@ -253,16 +253,19 @@ func (s *Server) invalid(c *conn, f protocol.Frame, perr *protocol.Error) {
 	}
 }
 
-// submit hands a command to the loop; when that fails the client hears of it.
+// submit hands a command to the loop and reports whether it did; when that
+// fails the client hears of it.
 func (s *Server) submit(ctx context.Context, c *conn, f protocol.Frame, org ids.OrgID,
-	cmd calls.Command) {
+	cmd calls.Command) bool {
 
 	if err := s.opts.Hub.Submit(ctx, org, cmd); err != nil {
 		if ctx.Err() == nil {
 			c.log.Error("realtime: unable to submit command", "event", f.Event, "err", err)
 			c.fail(f, protocol.ErrInternal)
 		}
+		return false
 	}
+	return true
 }
 
 // reconnectNotFound answers a call:reconnect whose token cannot be one the

@@ -183,9 +183,11 @@ func (s *Server) visitorReconnect(ctx context.Context, vs *visitorSession, f pro
 
 	settings, _ := s.opts.Settings(vs.org, vs.site)
 	result := make(chan calls.ReconnectResult, 1)
-	s.submit(ctx, c, f, vs.org.ID, calls.VisitorReconnect{Peer: c, Ack: f.Ack,
+	if !s.submit(ctx, c, f, vs.org.ID, calls.VisitorReconnect{Peer: c, Ack: f.Ack,
 		Token: *d.ReconnectToken, Site: vs.site.ID, PageURL: *d.PageURL,
-		Settings: settings, Result: result})
+		Settings: settings, Result: result}) {
+		return // the loop never got it: no answer will come
+	}
 	select {
 	case r := <-result:
 		if r.OK {
