@@ -35,10 +35,7 @@ func TestAgentReloadingTheWorkbenchResumesTheCall(t *testing.T) {
 	markPeerConnectionsOld(agent, visitor)
 
 	agent.do("reload the workbench", chromedp.Reload())
-	agent.waitFor("the same call on stage", 15*time.Second, fmt.Sprintf(`(() => {
-		const id = %s;
-		return id === %q && !document.querySelector('#call-stage').hidden || 'call ' + id;
-	})()`, workbenchCallID, callID))
+	agent.waitFor("the same call on stage", 15*time.Second, workbenchShowsCall(callID))
 	agent.waitFor("video from the visitor again", 20*time.Second,
 		remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
 	visitor.waitFor("video from the agent again", 20*time.Second,
@@ -181,10 +178,7 @@ func TestSecondWorkbenchTabTakesOverTheCall(t *testing.T) {
 	artifacts(t, tab)
 
 	tab.do("open the workbench", chromedp.Navigate(srv.dashURL+"/workbench"))
-	tab.waitFor("the same call on stage", 15*time.Second, fmt.Sprintf(`(() => {
-		const id = %s;
-		return id === %q && !document.querySelector('#call-stage').hidden || 'call ' + id;
-	})()`, workbenchCallID, callID))
+	tab.waitFor("the same call on stage", 15*time.Second, workbenchShowsCall(callID))
 	tab.waitFor("video from the visitor", 20*time.Second,
 		remoteVideoFlows(workbenchPC, workbenchRemoteVideo))
 	visitor.waitFor("video from the agent's new tab", 20*time.Second,
@@ -306,4 +300,13 @@ func TestRetryAfterLostMediaStartsAFreshConnection(t *testing.T) {
 	visitor.waitFor("video from the agent on a new connection", 20*time.Second,
 		remoteVideoFlows(widgetPC, widgetRemoteVideo))
 	endCallOnWorkbench(agent)
+}
+
+// workbenchShowsCall is a JavaScript condition: the workbench has callID on
+// stage.
+func workbenchShowsCall(callID string) string {
+	return fmt.Sprintf(`(() => {
+		const id = %s;
+		return id === %q && !document.querySelector('#call-stage').hidden || 'call ' + id;
+	})()`, workbenchCallID, callID)
 }
